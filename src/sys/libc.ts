@@ -1,0 +1,76 @@
+/**
+ * The libc functions Node lacks, loaded once through koffi. This file and its siblings in
+ * src/sys/ are the only place in skiff that makes raw system calls.
+ */
+import koffi from 'koffi';
+import os from 'node:os';
+
+const lib = koffi.load('libc.so.6');
+
+export const libc = {
+  mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: lib.func('int umount2(const char *target, int flags)'),
+  flock: lib.func('int flock(int fd, int operation)'),
+  mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
+  lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, uintptr_t size, int flags)'),
+  lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, uintptr_t size)'),
+  llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, uintptr_t size)'),
+  lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)'),
+};
+
+/** An errno turned into an Error shaped like Node's own system errors (code, errno, syscall, path). */
+export class SyscallError extends Error {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path: string | undefined;
+
+  constructor(syscall: string, errno: number, path?: string) {
+    const code = errnoName(errno);
+    super(`${syscall}${path === undefined ? '' : ` \`${path}\``}: ${code} (${describeErrno(code)})`);
+    this.code = code;
+    this.errno = errno;
+    this.syscall = syscall;
+    this.path = path;
+  }
+}
+
+const names = new Map<number, string>(
+  Object.entries(os.constants.errno).map(([name, value]) => [value, name] as [number, string]),
+);
+
+function errnoName(errno: number): string {
+  return names.get(errno) ?? `E${errno}`;
+}
+
+const descriptions: Record<string, string> = {
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EBUSY: 'device or resource busy',
+  EEXIST: 'file exists',
+  EINVAL: 'invalid argument',
+  ENODATA: 'no such attribute',
+  ENOTSUP: 'operation not supported',
+  EOPNOTSUPP: 'operation not supported',
+  EWOULDBLOCK: 'resource temporarily unavailable',
+  EAGAIN: 'resource temporarily unavailable',
+  ERANGE: 'result too large',
+  ENOSPC: 'no space left on device',
+};
+
+function describeErrno(code: string): string {
+  return descriptions[code] ?? 'system error';
+}
+
+/** The error of the libc call that just failed; read errno before anything else runs. */
+export function lastError(syscall: string, path?: string): SyscallError {
+  return new SyscallError(syscall, koffi.errno(), path);
+}
+
+/** Throws SyscallError when a libc call returned -1. */
+export function check(result: number | bigint, syscall: string, path?: string): number {
+  const n = Number(result);
+  if (n < 0) throw lastError(syscall, path);
+  return n;
+}
