@@ -255,6 +255,7 @@ async function* filter(
 }
 
 function lastLine(text: string): string {
-  const line = text.trim().split('\n').pop() ?? '';
+  // zstd prefixes its messages with the input's name, which for a pipe is `/*stdin*\`.
+  const line = (text.trim().split('\n').pop() ?? '').replace(/^(zstd: )?\/\*stdin\*\\\s*:\s*/, '');
   return line === '' ? 'no message' : line;
 }

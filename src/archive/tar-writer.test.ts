@@ -169,6 +169,9 @@ describe('writeTar', () => {
     assert.equal(pax.length, 512 * 3);
     assert.equal(String.fromCharCode(pax[156]!), 'x');
     assert.equal(pax.toString('latin1', 0, 100), `PaxHeaders/${'e'.repeat(89)}`);
+    const huge = encodeHeader(entry('huge', 'file', { size: 2 ** 33 + 1, mtime: -5 }));
+    assert.match(huge.toString('latin1', 512, 1024), /^\d+ size=8589934593\n\d+ mtime=-5\n\0/);
+    assert.equal(huge.toString('latin1', 512 + 512 + 124, 512 + 512 + 136), '00000000000\0');
   });
 
   test('pads data to the block size', () => {

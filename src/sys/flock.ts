@@ -39,7 +39,11 @@ export function tryLock(path: string, mode: LockMode): FileLock | undefined {
  * Waits for the lock without blocking the event loop: flock(2) with LOCK_NB, retried with a
  * short back-off, so a signal or an AbortSignal can still end the wait.
  */
-export async function lock(path: string, mode: LockMode, options: { signal?: AbortSignal } = {}): Promise<FileLock> {
+export async function lock(
+  path: string,
+  mode: LockMode,
+  options: { signal?: AbortSignal } = {},
+): Promise<FileLock> {
   let delay = 2;
   for (;;) {
     options.signal?.throwIfAborted();

@@ -8,12 +8,19 @@ import os from 'node:os';
 const lib = koffi.load('libc.so.6');
 
 export const libc = {
-  mount: lib.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  mount: lib.func(
+    'int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)',
+  ),
   umount2: lib.func('int umount2(const char *target, int flags)'),
   flock: lib.func('int flock(int fd, int operation)'),
+  syncfs: lib.func('int syncfs(int fd)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
-  lsetxattr: lib.func('int lsetxattr(const char *path, const char *name, const void *value, uintptr_t size, int flags)'),
-  lgetxattr: lib.func('intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, uintptr_t size)'),
+  lsetxattr: lib.func(
+    'int lsetxattr(const char *path, const char *name, const void *value, uintptr_t size, int flags)',
+  ),
+  lgetxattr: lib.func(
+    'intptr_t lgetxattr(const char *path, const char *name, _Out_ void *value, uintptr_t size)',
+  ),
   llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, uintptr_t size)'),
   lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)'),
 };

@@ -23,7 +23,11 @@ export interface MountSpec {
 }
 
 export function mount(spec: MountSpec): void {
-  check(libc.mount(spec.source, spec.target, spec.fstype, spec.flags ?? 0, spec.data ?? null), 'mount', spec.target);
+  check(
+    libc.mount(spec.source, spec.target, spec.fstype, spec.flags ?? 0, spec.data ?? null),
+    'mount',
+    spec.target,
+  );
 }
 
 export function umount(target: string, flags = 0): void {

@@ -21,7 +21,13 @@ export function minorOf(dev: number | bigint): number {
   return Number((d & 0xffn) | ((d >> 12n) & ~0xffn));
 }
 
-export function mknod(path: string, kind: 'char' | 'block' | 'fifo', mode: number, major = 0, minor = 0): void {
+export function mknod(
+  path: string,
+  kind: 'char' | 'block' | 'fifo',
+  mode: number,
+  major = 0,
+  minor = 0,
+): void {
   const type = kind === 'char' ? S_IFCHR : kind === 'block' ? S_IFBLK : S_IFIFO;
   const dev = kind === 'fifo' ? 0n : makedev(major, minor);
   check(libc.mknod(path, type | (mode & 0o7777), dev), 'mknod', path);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what skiff and its tests need on Debian 12, skipping what is already there.
+# Run as root. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: run as root (skiff mounts filesystems and runs containers)" >&2
+  exit 1
+fi
+
+# Debian packages: the runtimes, the outside judges the tests use, and the tools of the demo.
+packages=(busybox-static crun conmon runc skopeo umoci oci-image-tool podman zstd tar gzip python3 ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "install-deps: Node.js 20 or newer is needed" >&2
+  exit 1
+fi
+
+# npm packages exactly as the lock file says; rebuilt only when the lock file changed.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.skiff-lock; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.skiff-lock
+fi
+npm run --silent build

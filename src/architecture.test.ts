@@ -1,0 +1,70 @@
+/**
+ * The dependency direction of DESIGN.md, enforced: a folder under src/ imports only folders
+ * below it. Reads the TypeScript sources, so it also catches type-only imports.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RANK: Record<string, number> = {
+  util: 0,
+  sys: 1,
+  oci: 2,
+  archive: 3,
+  store: 4,
+  image: 5,
+  runtime: 6,
+  registry: 6,
+  build: 7,
+  deploy: 8,
+  'engine.ts': 9,
+  cli: 10,
+};
+
+/** The project's src/, found from this compiled file in dist/src/ or from the source. */
+function sourceRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [path.resolve(here, '../../src'), here];
+  return candidates.find((c) => fs.existsSync(path.join(c, 'engine.ts')))!;
+}
+
+function* sources(dir: string): Generator<string> {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(full);
+    else if (entry.name.endsWith('.ts')) yield full;
+  }
+}
+
+function partOf(src: string, file: string): string {
+  return path.relative(src, file).split(path.sep)[0]!;
+}
+
+test('no folder imports a folder above it', () => {
+  const src = sourceRoot();
+  assert.ok(src, 'src/ found');
+  const violations: string[] = [];
+  let checked = 0;
+  for (const file of sources(src)) {
+    const from = partOf(src, file);
+    if (from.endsWith('.test.ts')) continue;
+    if (!(from in RANK)) {
+      violations.push(`${path.relative(src, file)}: folder \`${from}\` has no place in the dependency order`);
+      continue;
+    }
+    const text = fs.readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = path.resolve(path.dirname(file), match[1]!);
+      const to = partOf(src, target.replace(/\.js$/, '.ts'));
+      checked++;
+      if (to === from) continue;
+      if (!(to in RANK) || RANK[to]! >= RANK[from]!) {
+        violations.push(`${path.relative(src, file)} imports ${match[1]} (${from} → ${to})`);
+      }
+    }
+  }
+  assert.ok(checked > 20, `found imports to check (${checked})`);
+  assert.deepEqual(violations, []);
+});

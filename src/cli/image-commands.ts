@@ -1,0 +1,194 @@
+/** The image verbs: import, images, tag, inspect, history, save, load, rmi. */
+import fs from 'node:fs';
+import type { Engine } from '../engine.js';
+import { shortId } from '../oci/digest.js';
+import { familiarName, familiarString, parseReference } from '../oci/reference.js';
+import { InvalidArgument } from '../util/errors.js';
+import { humanSize, timeAgo } from '../util/format.js';
+import { bool, list, needArgs, parseArgs, str } from './args.js';
+import { table } from './table.js';
+import type { Output } from './output.js';
+
+export async function importCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'change', short: 'c', kind: 'list' },
+      { name: 'message', short: 'm', kind: 'string' },
+    ],
+    'import',
+  );
+  needArgs(p, 'import', 1, 2, 'file|- [REPOSITORY[:TAG]]');
+  const [file, tag] = p.positionals as [string, string | undefined];
+  if (file !== '-' && !fs.existsSync(file)) throw new InvalidArgument(`import \`${file}\`: no such file`);
+  const source = file === '-' ? (process.stdin as AsyncIterable<Buffer>) : file;
+  const result = await engine.import(source, { tag, changes: list(p, 'change'), message: str(p, 'message') });
+  out.stdout(`${result.id}\n`);
+  return 0;
+}
+
+export function imagesCommand(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'format', kind: 'string' },
+      { name: 'quiet', short: 'q', kind: 'boolean' },
+      { name: 'no-trunc', kind: 'boolean' },
+      { name: 'all', short: 'a', kind: 'boolean' },
+    ],
+    'images',
+  );
+  needArgs(p, 'images', 0, 1, '[REPOSITORY[:TAG]]');
+  let images = engine.images();
+  const filter = p.positionals[0];
+  if (filter !== undefined) {
+    const want = parseReference(filter, { defaultTag: filter.includes(':') });
+    images = images.filter((i) =>
+      i.tags.some((t) => {
+        const ref = parseReference(t);
+        return (
+          ref.registry === want.registry &&
+          ref.repository === want.repository &&
+          (want.tag === undefined || ref.tag === want.tag)
+        );
+      }),
+    );
+  }
+  const format = str(p, 'format');
+  if (format === 'json') {
+    out.stdout(`${JSON.stringify(images, null, 2)}\n`);
+    return 0;
+  }
+  if (format !== undefined && format !== 'table')
+    throw new InvalidArgument(`images: unknown format \`${format}\` (json or table)`);
+  const id = (d: string) => (bool(p, 'no-trunc') ? d : shortId(d));
+  if (bool(p, 'quiet')) {
+    out.stdout([...new Set(images.map((i) => id(i.id)))].map((l) => `${l}\n`).join(''));
+    return 0;
+  }
+  const rows: string[][] = [];
+  for (const image of images) {
+    const cells = [
+      id(image.id),
+      timeAgo(image.created),
+      humanSize(image.size),
+      humanSize(image.shared),
+      humanSize(image.unique),
+    ];
+    if (image.tags.length === 0) rows.push(['<none>', '<none>', ...cells]);
+    for (const tag of image.tags) {
+      const ref = parseReference(tag);
+      rows.push([familiarName(ref), ref.tag ?? '<none>', ...cells]);
+    }
+  }
+  out.stdout(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED', 'UNIQUE'], rows));
+  return 0;
+}
+
+export async function tagCommand(engine: Engine, argv: string[]): Promise<number> {
+  const p = parseArgs(argv, [], 'tag');
+  needArgs(p, 'tag', 2, 2, 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]');
+  await engine.tag(p.positionals[0]!, p.positionals[1]!);
+  return 0;
+}
+
+export function inspectCommand(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'format', short: 'f', kind: 'string' },
+      { name: 'type', kind: 'string' },
+    ],
+    'inspect',
+  );
+  needArgs(p, 'inspect', 1, Infinity, 'IMAGE [IMAGE...]');
+  const results = p.positionals.map((name) => engine.inspect(name));
+  out.stdout(`${JSON.stringify(results, null, 2)}\n`);
+  return 0;
+}
+
+export function historyCommand(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'format', kind: 'string' },
+      { name: 'no-trunc', kind: 'boolean' },
+      { name: 'quiet', short: 'q', kind: 'boolean' },
+    ],
+    'history',
+  );
+  needArgs(p, 'history', 1, 1, 'IMAGE');
+  const rows = engine.history(p.positionals[0]!);
+  if (str(p, 'format') === 'json') {
+    out.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  const noTrunc = bool(p, 'no-trunc');
+  const id = (d: string) => (d === '<missing>' || noTrunc ? d : shortId(d));
+  if (bool(p, 'quiet')) {
+    out.stdout(rows.map((r) => `${id(r.id)}\n`).join(''));
+    return 0;
+  }
+  const cut = (s: string) => (noTrunc || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
+  out.stdout(
+    table(
+      ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+      rows.map((r) => [id(r.id), timeAgo(r.created), cut(r.createdBy), humanSize(r.size), r.comment]),
+    ),
+  );
+  return 0;
+}
+
+export async function saveCommand(engine: Engine, argv: string[], _out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'output', short: 'o', kind: 'string' },
+      { name: 'format', kind: 'string' },
+    ],
+    'save',
+  );
+  needArgs(p, 'save', 1, Infinity, '[-o FILE] [--format oci-archive|docker-archive] IMAGE [IMAGE...]');
+  const format = str(p, 'format') ?? 'oci-archive';
+  if (format !== 'oci-archive' && format !== 'docker-archive') {
+    throw new InvalidArgument(`save: unknown format \`${format}\` (oci-archive or docker-archive)`);
+  }
+  const output = str(p, 'output');
+  if (output === undefined && process.stdout.isTTY) {
+    throw new InvalidArgument(
+      'save: refusing to write an archive to a terminal; use -o FILE or redirect stdout',
+    );
+  }
+  await engine.save(p.positionals, output ?? process.stdout, { format });
+  return 0;
+}
+
+export async function loadCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'input', short: 'i', kind: 'string' },
+      { name: 'quiet', short: 'q', kind: 'boolean' },
+    ],
+    'load',
+  );
+  needArgs(p, 'load', 0, 0, '[-i FILE]');
+  const input = str(p, 'input');
+  if (input !== undefined && !fs.existsSync(input))
+    throw new InvalidArgument(`load \`${input}\`: no such file`);
+  const loaded = await engine.load(input ?? (process.stdin as AsyncIterable<Buffer>));
+  for (const image of loaded) {
+    if (image.tags.length === 0) out.stdout(`Loaded image ID: ${image.id}\n`);
+    for (const tag of image.tags) out.stdout(`Loaded image: ${familiarString(parseReference(tag))}\n`);
+  }
+  return 0;
+}
+
+export async function rmiCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [{ name: 'force', short: 'f', kind: 'boolean' }], 'rmi');
+  needArgs(p, 'rmi', 1, Infinity, 'IMAGE [IMAGE...]');
+  const result = await engine.removeImages(p.positionals, { force: bool(p, 'force') });
+  for (const tag of result.untagged) out.stdout(`Untagged: ${familiarString(parseReference(tag))}\n`);
+  for (const id of result.deleted) out.stdout(`Deleted: ${id}\n`);
+  return 0;
+}

@@ -1,0 +1,94 @@
+/**
+ * The `skiff` command: picks the verb, runs it over the Engine, and turns errors into one
+ * line on stderr and an exit status. The only place that prints.
+ */
+import { Engine } from '../engine.js';
+import { SkiffError, describeError } from '../util/errors.js';
+import {
+  historyCommand,
+  imagesCommand,
+  importCommand,
+  inspectCommand,
+  loadCommand,
+  rmiCommand,
+  saveCommand,
+  tagCommand,
+} from './image-commands.js';
+import { processOutput, type Output } from './output.js';
+import { systemCommand } from './system-commands.js';
+
+type Command = (engine: Engine, argv: string[], out: Output) => Promise<number> | number;
+
+const commands: Record<string, Command> = {
+  import: importCommand,
+  images: imagesCommand,
+  tag: tagCommand,
+  inspect: inspectCommand,
+  history: historyCommand,
+  save: saveCommand,
+  load: loadCommand,
+  rmi: rmiCommand,
+  system: systemCommand,
+};
+
+const USAGE = `Usage: skiff [--root DIR] [--debug] COMMAND
+
+Images:
+  import FILE|- [NAME[:TAG]]     a rootfs tarball becomes a one-layer image (-c CHANGE, -m MESSAGE)
+  images [NAME]                   list images with their size, shared and unique parts (--format json, -q)
+  tag SOURCE TARGET               give an image another name
+  inspect IMAGE...                JSON: manifest, config, layers
+  history IMAGE                   the steps that made an image
+  save [-o FILE] IMAGE...         OCI layout tar (--format docker-archive for the classic one)
+  load [-i FILE]                  an OCI layout tar or a docker save archive
+  rmi [-f] IMAGE...               untag and remove images
+
+System:
+  system check                    verify every blob, layer and reference; exit 1 on damage
+  system prune                    remove untagged images, unreferenced data and temp files
+
+Store: --root DIR, or SKIFF_ROOT (default /var/lib/skiff).
+`;
+
+export async function main(argv: string[], out: Output = processOutput): Promise<number> {
+  let root: string | undefined;
+  let debug = false;
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--root') root = argv[++i];
+    else if (arg.startsWith('--root=')) root = arg.slice(7);
+    else if (arg === '--debug' || arg === '-D') debug = true;
+    else break;
+  }
+  const [verb, ...rest] = argv.slice(i);
+  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
+    out.stdout(USAGE);
+    return verb === undefined ? 1 : 0;
+  }
+  if (verb === 'version' || verb === '--version') {
+    out.stdout('skiff 0.1.0\n');
+    return 0;
+  }
+  const command = commands[verb];
+  if (!command) {
+    out.stderr(`skiff: '${verb}' is not a skiff command; see 'skiff --help'\n`);
+    return 1;
+  }
+  let engine: Engine | undefined;
+  try {
+    engine = Engine.open({ root });
+    return await command(engine, rest, out);
+  } catch (err) {
+    out.stderr(`Error: ${describeError(err)}\n`);
+    if (debug && err instanceof Error) out.stderr(`${err.stack ?? ''}\n`);
+    return err instanceof SkiffError ? exitStatus(err) : 1;
+  } finally {
+    engine?.close();
+  }
+}
+
+function exitStatus(err: SkiffError): number {
+  if (err.code === 'USAGE') return 2;
+  return 1;
+}

@@ -1,0 +1,56 @@
+/** `skiff system check` and `skiff system prune`. */
+import type { Engine } from '../engine.js';
+import { InvalidArgument } from '../util/errors.js';
+import { humanSize } from '../util/format.js';
+import { needArgs, parseArgs, str } from './args.js';
+import type { Output } from './output.js';
+
+export async function systemCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === 'check') return check(engine, rest, out);
+  if (verb === 'prune') return prune(engine, rest, out);
+  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check or prune)`, { code: 'USAGE' });
+}
+
+async function check(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [{ name: 'format', kind: 'string' }], 'system check');
+  needArgs(p, 'system check', 0, 0, '[--format json]');
+  const report = await engine.check();
+  if (str(p, 'format') === 'json') {
+    out.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    const c = report.checked;
+    for (const problem of report.problems) out.stdout(`damaged: ${problem}\n`);
+    const g = report.garbage;
+    if (g.tempFiles + g.unreferencedBlobs + g.unreferencedLayers > 0) {
+      out.stdout(
+        `garbage (removed by \`skiff system prune\`): ${g.tempFiles} temp files, ${g.unreferencedBlobs} unreferenced blobs, ${g.unreferencedLayers} unreferenced layers\n`,
+      );
+    }
+    out.stdout(
+      `checked ${c.blobs} blobs, ${c.layers} layers, ${c.images} images, ${c.manifests} manifests, ${c.tags} tags: ${
+        report.problems.length === 0 ? 'no damage' : `${report.problems.length} problems`
+      }\n`,
+    );
+  }
+  return report.problems.length === 0 ? 0 : 1;
+}
+
+async function prune(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'force', short: 'f', kind: 'boolean' },
+      { name: 'all', short: 'a', kind: 'boolean' },
+    ],
+    'system prune',
+  );
+  needArgs(p, 'system prune', 0, 0, '[-f]');
+  const result = await engine.prune();
+  for (const id of result.images) out.stdout(`Deleted Image: ${id}\n`);
+  out.stdout(
+    `Removed ${result.images.length} images, ${result.layers.length} layers, ${result.blobs.length} blobs, ${result.tempFiles} temp files\n`,
+  );
+  out.stdout(`Total reclaimed space: ${humanSize(result.bytesFreed)} (${result.bytesFreed} bytes)\n`);
+  return 0;
+}

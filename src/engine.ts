@@ -1,0 +1,98 @@
+/**
+ * The public API: what a TypeScript program (and skiff's own CLI) calls. Each method opens
+ * nothing itself beyond the store it was given and delegates to the part that owns the work.
+ */
+import fs from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { Digest } from './oci/digest.js';
+import { importRootfs, type ImportOptions } from './image/import.js';
+import { listImages, type ImageSummary } from './image/list.js';
+import { loadArchive, type Loaded, type LoadOptions } from './image/load.js';
+import { saveImages, type SaveOptions } from './image/save.js';
+import { removeImages, type RemoveResult } from './image/remove.js';
+import { imageHistory, inspectImage, type HistoryRow, type ImageInspect } from './image/inspect.js';
+import { resolveImage, tagName } from './image/image.js';
+import { checkStore, type CheckReport } from './store/check.js';
+import { collectGarbage, type CollectResult } from './store/gc.js';
+import { Store } from './store/store.js';
+
+export const DEFAULT_ROOT = '/var/lib/skiff';
+
+export interface EngineOptions {
+  /** Store root; default SKIFF_ROOT or /var/lib/skiff. */
+  root?: string;
+}
+
+export class Engine {
+  readonly store: Store;
+
+  private constructor(store: Store) {
+    this.store = store;
+  }
+
+  static open(options: EngineOptions = {}): Engine {
+    return new Engine(Store.open(options.root ?? process.env['SKIFF_ROOT'] ?? DEFAULT_ROOT));
+  }
+
+  close(): void {
+    this.store.close();
+  }
+
+  /** Imports a rootfs tarball (a path, or a stream) as a one-layer image. */
+  async import(
+    source: string | AsyncIterable<Buffer>,
+    options: Omit<ImportOptions, 'tags'> & { tag?: string } = {},
+  ) {
+    const stream =
+      typeof source === 'string' ? fs.createReadStream(source, { highWaterMark: 1 << 20 }) : source;
+    const tags = options.tag ? [tagName(options.tag)] : [];
+    return importRootfs(this.store, stream, { ...options, tags });
+  }
+
+  images(): ImageSummary[] {
+    return listImages(this.store);
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    const name = tagName(target);
+    await this.store.locked('shared', () => {
+      const resolved = resolveImage(this.store, source);
+      this.store.meta.setTag(name, resolved.manifestDigest);
+    });
+  }
+
+  inspect(input: string): ImageInspect {
+    return inspectImage(this.store, input);
+  }
+
+  history(input: string): HistoryRow[] {
+    return imageHistory(this.store, input);
+  }
+
+  async save(inputs: string[], output: string | Writable, options: SaveOptions = {}): Promise<void> {
+    return saveImages(this.store, inputs, output, options);
+  }
+
+  async load(source: string | AsyncIterable<Buffer>, options: LoadOptions = {}): Promise<Loaded[]> {
+    const stream =
+      typeof source === 'string' ? fs.createReadStream(source, { highWaterMark: 1 << 20 }) : source;
+    return loadArchive(this.store, stream, options);
+  }
+
+  async removeImages(inputs: string[], options: { force?: boolean } = {}): Promise<RemoveResult> {
+    return removeImages(this.store, inputs, options);
+  }
+
+  async check(options: { signal?: AbortSignal } = {}): Promise<CheckReport> {
+    return this.store.locked('shared', () => checkStore(this.store, options));
+  }
+
+  /** Removes untagged images, unreferenced layers and blobs, and temp files left by crashes. */
+  async prune(): Promise<CollectResult> {
+    return this.store.locked('exclusive', () => collectGarbage(this.store, { dangling: true, temp: true }));
+  }
+
+  imageId(input: string): Digest {
+    return resolveImage(this.store, input).imageId;
+  }
+}
