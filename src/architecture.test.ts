@@ -25,9 +25,9 @@ const RANK: Record<string, number> = {
 
 /** The project's src/, found from this compiled file in dist/src/ or from the source. */
 function sourceRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const candidates = [path.resolve(here, '../../src'), here];
-  return candidates.find((c) => fs.existsSync(path.join(c, 'engine.ts')))!;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return path.join(dir, 'src');
 }
 
 function* sources(dir: string): Generator<string> {
@@ -44,12 +44,13 @@ function partOf(src: string, file: string): string {
 
 test('no folder imports a folder above it', () => {
   const src = sourceRoot();
-  assert.ok(src, 'src/ found');
+  assert.ok(fs.existsSync(path.join(src, 'engine.ts')), `src/ found at ${src}`);
   const violations: string[] = [];
   let checked = 0;
   for (const file of sources(src)) {
     const from = partOf(src, file);
-    if (from.endsWith('.test.ts')) continue;
+    // Test files may reach anything below them, and quote imports in strings; the rule is for code.
+    if (file.endsWith('.test.ts')) continue;
     if (!(from in RANK)) {
       violations.push(`${path.relative(src, file)}: folder \`${from}\` has no place in the dependency order`);
       continue;

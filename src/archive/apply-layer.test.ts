@@ -147,7 +147,12 @@ describe('applyLayer', { skip }, () => {
   describe('attacks: rejected, naming the entry, with nothing outside the root touched', () => {
     const data = Buffer.from('pwned\n');
     const cases: [string, string, Parameters<typeof buildTar>[0], RegExp][] = [
-      ['a parent directory', '../evil', [{ entry: { name: '../evil' }, data }], /path escapes the layer root/],
+      [
+        'a parent directory',
+        '../evil',
+        [{ entry: { name: '../evil' }, data }],
+        /path escapes the layer root/,
+      ],
       ['an absolute name', '/abs', [{ entry: { name: '/abs' }, data }], /absolute path/],
       ['.. in the middle', 'a/../../x', [{ entry: { name: 'a/../../x' }, data }], /escapes/],
       ['.. that stays inside', 'a/../x', [{ entry: { name: 'a/../x' }, data }], /`\.\.` component/],
@@ -173,7 +178,10 @@ describe('applyLayer', { skip }, () => {
       [
         'an opaque marker under a symlink',
         'a/.wh..wh..opq',
-        [{ entry: { name: 'a', type: 'symlink', linkname: '@SENTINEL@' } }, { entry: { name: 'a/.wh..wh..opq' } }],
+        [
+          { entry: { name: 'a', type: 'symlink', linkname: '@SENTINEL@' } },
+          { entry: { name: 'a/.wh..wh..opq' } },
+        ],
         /opaque directory `a` is a symlink/,
       ],
       [
@@ -224,11 +232,19 @@ describe('applyLayer', { skip }, () => {
       [
         'a file under a file',
         'f/x',
-        [{ entry: { name: 'f' }, data }, { entry: { name: 'f/x' }, data }],
+        [
+          { entry: { name: 'f' }, data },
+          { entry: { name: 'f/x' }, data },
+        ],
         /parent `f` is a regular file/,
       ],
       ['a whiteout of ..', '.wh...', [{ entry: { name: '.wh...' } }], /whiteout of `\.\.`/],
-      ['a root that is a file', '.', [{ entry: { name: '.', type: 'symlink', linkname: '/' } }], /layer root/],
+      [
+        'a root that is a file',
+        '.',
+        [{ entry: { name: '.', type: 'symlink', linkname: '/' } }],
+        /layer root/,
+      ],
     ];
     for (const [what, name, entries, cause] of cases) {
       test(what, async () => {
@@ -304,7 +320,9 @@ describe('applyLayer', { skip }, () => {
       },
     });
     assert.deepEqual(files, [['d/a', 5]]);
-    const rebuilt = Buffer.concat(parts.map((p) => (p.equals(Buffer.from('@d/a@')) ? Buffer.from('hello') : p)));
+    const rebuilt = Buffer.concat(
+      parts.map((p) => (p.equals(Buffer.from('@d/a@')) ? Buffer.from('hello') : p)),
+    );
     assert.ok(rebuilt.equals(archive));
     assert.ok((await collect(chunksOf(rebuilt))).equals(archive));
   });

@@ -49,7 +49,8 @@ const WHITEOUT_META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 /** overlayfs reads these; only whiteout entries may produce them, never an archive's own xattrs. */
 const OVERLAY_XATTRS = 'trusted.overlay.';
-const CREATE_FILE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+const CREATE_FILE =
+  fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /** A name the layer cannot hold; `outside` when it would leave the root. */
 class BadPath extends Error {
@@ -230,7 +231,12 @@ class Extraction {
     this.created.set(rel, 'file');
   }
 
-  private async opaque(entry: TarEntry, rel: string, dir: string, body: AsyncIterable<Buffer>): Promise<void> {
+  private async opaque(
+    entry: TarEntry,
+    rel: string,
+    dir: string,
+    body: AsyncIterable<Buffer>,
+  ): Promise<void> {
     this.makeParents(entry, dir === '' ? [] : dir.split('/'), true);
     if (this.created.has(rel)) throw bad(entry, 'duplicate opaque marker');
     this.created.set(rel, 'opaque');

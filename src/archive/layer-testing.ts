@@ -32,7 +32,9 @@ export function sha256(data: Buffer): string {
 }
 
 /** A tar made entry by entry, for archives no tool would write. */
-export function buildTar(entries: { entry: Partial<TarEntry> & { name: string }; data?: Buffer }[]): Promise<Buffer> {
+export function buildTar(
+  entries: { entry: Partial<TarEntry> & { name: string }; data?: Buffer }[],
+): Promise<Buffer> {
   return collect(
     writeTar(
       entries.map(({ entry, data }) => ({
@@ -123,16 +125,21 @@ export function walk(root: string, rel = ''): string[] {
   const out = [rel];
   const abs = rel === '' ? root : path.join(root, rel);
   if (!fs.lstatSync(abs).isDirectory()) return out;
-  for (const name of fs.readdirSync(abs).sort()) out.push(...walk(root, rel === '' ? name : `${rel}/${name}`));
+  for (const name of fs.readdirSync(abs).sort())
+    out.push(...walk(root, rel === '' ? name : `${rel}/${name}`));
   return out;
 }
 
 /**
  * What a tree holds, one line per path: type, mode, owner, mtime (ms), size, device numbers,
  * link target, content digest, xattrs, and for files with several links the first path of
- * the group. Equal snapshots mean equal trees for a layer's purposes.
+ * the group. Equal snapshots mean equal trees for a layer's purposes. `seconds` drops the
+ * sub-second part of mtimes, which layer tars made by packDir do not keep.
  */
-export function snapshot(root: string, options: { xattrs?: boolean; root?: boolean } = {}): Map<string, string> {
+export function snapshot(
+  root: string,
+  options: { xattrs?: boolean; root?: boolean; seconds?: boolean } = {},
+): Map<string, string> {
   const out = new Map<string, string>();
   const groups = new Map<string, string>();
   for (const rel of walk(root)) {
@@ -152,7 +159,8 @@ export function snapshot(root: string, options: { xattrs?: boolean; root?: boole
               : st.isFIFO()
                 ? 'fifo'
                 : 'other';
-    const fields = [type, (st.mode & 0o7777).toString(8), `${st.uid}:${st.gid}`, Math.round(st.mtimeMs)];
+    const mtime = options.seconds ? Math.floor(st.mtimeMs / 1000) * 1000 : Math.round(st.mtimeMs);
+    const fields = [type, (st.mode & 0o7777).toString(8), `${st.uid}:${st.gid}`, mtime];
     if (type === 'file') {
       fields.push(st.size, sha256(fs.readFileSync(abs)));
       if (st.nlink > 1) {

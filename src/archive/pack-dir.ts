@@ -73,8 +73,7 @@ export async function* packDir(root: string, options: PackOptions = {}): AsyncGe
           const marker = { ...entry, name: `${rel}/${OPAQUE}`, mode: 0, uid: 0, gid: 0 };
           out.add(encodeHeader(marker));
         }
-        const inside = children(abs, rel);
-        for (let i = inside.length - 1; i >= 0; i--) stack.push(inside[i]!);
+        for (const child of children(abs, rel)) stack.push(child);
       } else if (st.isFile()) {
         if (st.nlink > 1) {
           const id = fs.lstatSync(abs, { bigint: true });

@@ -10,7 +10,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream';
 import zlib from 'node:zlib';
-import { DataLoss, FailedPrecondition, InvalidArgument, NotFound, SkiffError, errnoCode } from '../util/errors.js';
+import {
+  DataLoss,
+  FailedPrecondition,
+  InvalidArgument,
+  NotFound,
+  SkiffError,
+  errnoCode,
+} from '../util/errors.js';
 import type { LayerRecorder } from './apply-layer.js';
 import { ByteInput } from './byte-input.js';
 
@@ -94,7 +101,8 @@ export class TarSplitWriter implements LayerRecorder {
   }
 
   private open(): number {
-    if (this.fd === undefined) throw new FailedPrecondition(`record tar-split \`${this.splitFile}\`: already closed`);
+    if (this.fd === undefined)
+      throw new FailedPrecondition(`record tar-split \`${this.splitFile}\`: already closed`);
     return this.fd;
   }
 

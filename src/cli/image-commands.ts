@@ -145,6 +145,7 @@ export async function saveCommand(engine: Engine, argv: string[], _out: Output):
     [
       { name: 'output', short: 'o', kind: 'string' },
       { name: 'format', kind: 'string' },
+      { name: 'compression', kind: 'string' },
     ],
     'save',
   );
@@ -159,7 +160,11 @@ export async function saveCommand(engine: Engine, argv: string[], _out: Output):
       'save: refusing to write an archive to a terminal; use -o FILE or redirect stdout',
     );
   }
-  await engine.save(p.positionals, output ?? process.stdout, { format });
+  const compression = str(p, 'compression') ?? 'gzip';
+  if (compression !== 'gzip' && compression !== 'zstd') {
+    throw new InvalidArgument(`save: unknown compression \`${compression}\` (gzip or zstd)`);
+  }
+  await engine.save(p.positionals, output ?? process.stdout, { format, compression });
   return 0;
 }
 

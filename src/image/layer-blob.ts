@@ -3,33 +3,36 @@
  * rebuilt tar, and the mapping diff ID → blob digest is remembered, so a second save or push
  * of the same layer costs nothing (DESIGN.md, "Data on disk").
  */
-import { compressGzip } from '../archive/compression.js';
+import { compressGzip, compressZstd } from '../archive/compression.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Store } from '../store/store.js';
 
-export async function gzipLayerBlob(
+export type LayerCompression = 'gzip' | 'zstd';
+
+const MEDIA_TYPE: Record<LayerCompression, string> = {
+  gzip: MediaType.OciLayerGzip,
+  zstd: MediaType.OciLayerZstd,
+};
+
+export async function compressedLayerBlob(
   store: Store,
   diffId: Digest,
-  options: { signal?: AbortSignal } = {},
+  options: { compression?: LayerCompression; signal?: AbortSignal } = {},
 ): Promise<Descriptor> {
-  for (const known of store.meta.layerBlobsOf(diffId, MediaType.OciLayerGzip)) {
-    if (store.content.has(known.digest))
-      return { mediaType: known.media_type, digest: known.digest, size: known.size };
+  const mediaType = MEDIA_TYPE[options.compression ?? 'gzip'];
+  for (const known of store.meta.layerBlobsOf(diffId, mediaType)) {
+    if (store.content.has(known.digest)) return { mediaType, digest: known.digest, size: known.size };
   }
-  const blob = await store.content.ingest(
-    compressGzip(store.layers.tar(diffId, options), { signal: options.signal }),
-    {},
-    options,
-  );
-  store.meta.addLayerBlob({
-    digest: blob.digest,
-    diff_id: diffId,
-    media_type: MediaType.OciLayerGzip,
-    size: blob.size,
-  });
-  return { mediaType: MediaType.OciLayerGzip, digest: blob.digest, size: blob.size };
+  const tar = store.layers.tar(diffId, options);
+  const compressed =
+    options.compression === 'zstd'
+      ? compressZstd(tar, { signal: options.signal })
+      : compressGzip(tar, { signal: options.signal });
+  const blob = await store.content.ingest(compressed, {}, options);
+  store.meta.addLayerBlob({ digest: blob.digest, diff_id: diffId, media_type: mediaType, size: blob.size });
+  return { mediaType, digest: blob.digest, size: blob.size };
 }
 
 /** Runs `fn` over items with at most `limit` running at once; results keep the input order. */

@@ -17,12 +17,14 @@ import { familiarString, parseReference } from '../oci/reference.js';
 import { fsyncDir, tempName } from '../util/atomic.js';
 import type { Store } from '../store/store.js';
 import { resolveImage, readImage, type Image } from './image.js';
-import { gzipLayerBlob, mapLimit } from './layer-blob.js';
+import { compressedLayerBlob, mapLimit, type LayerCompression } from './layer-blob.js';
 
 export type SaveFormat = 'oci-archive' | 'docker-archive';
 
 export interface SaveOptions {
   format?: SaveFormat;
+  /** For layers that have no compressed blob yet; default gzip (every client reads it). */
+  compression?: LayerCompression;
   signal?: AbortSignal;
 }
 
@@ -141,7 +143,7 @@ async function exportManifest(store: Store, image: Image, options: SaveOptions):
   const exported = await mapLimit(layers, 2, async (layer, i) =>
     store.content.has(layer.digest)
       ? layer
-      : { ...(await gzipLayerBlob(store, diffIds[i]!, options)), ...annotationsOf(layer) },
+      : { ...(await compressedLayerBlob(store, diffIds[i]!, options)), ...annotationsOf(layer) },
   );
   const parsed = JSON.parse(image.manifestBytes.toString('utf8')) as Record<string, unknown>;
   return Buffer.from(JSON.stringify({ ...parsed, mediaType: MediaType.OciManifest, layers: exported }));
