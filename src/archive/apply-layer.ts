@@ -105,10 +105,14 @@ class Extraction {
   private readonly directories = new Map<string, TarEntry>();
   files = 0;
 
+  private readonly root: string;
+
   constructor(
-    private readonly root: string,
+    root: string,
     private readonly recorder: LayerRecorder | undefined,
-  ) {}
+  ) {
+    this.root = path.resolve(root);
+  }
 
   async apply(entry: TarEntry, body: AsyncIterable<Buffer>): Promise<void> {
     const rel = normalise(entry.name);
@@ -117,19 +121,20 @@ class Extraction {
       this.directories.set('', entry);
       return;
     }
-    const parts = rel.split('/');
-    const base = parts[parts.length - 1]!;
-    const parentParts = parts.slice(0, -1);
-    for (const part of parentParts) {
-      if (part.startsWith(WHITEOUT_META)) return this.skip(body);
-      if (part.startsWith(WHITEOUT)) throw bad(entry, `parent \`${part}\` is a whiteout`);
+    const slash = rel.lastIndexOf('/');
+    const base = rel.slice(slash + 1);
+    const parent = slash === -1 ? '' : rel.slice(0, slash);
+    if (parent.includes(WHITEOUT)) {
+      for (const part of parent.split('/')) {
+        if (part.startsWith(WHITEOUT_META)) return this.skip(body);
+        if (part.startsWith(WHITEOUT)) throw bad(entry, `parent \`${part}\` is a whiteout`);
+      }
     }
-    const parent = parentParts.join('/');
     if (base === OPAQUE) return this.opaque(entry, rel, parent, body);
     if (base.startsWith(WHITEOUT_META)) return this.skip(body);
     if (base.startsWith(WHITEOUT)) return this.whiteout(entry, parent, base.slice(WHITEOUT.length), body);
 
-    this.makeParents(entry, parentParts);
+    this.makeParents(entry, parent);
     const existing = this.created.get(rel);
     if (existing === 'dir' && entry.type === 'dir') {
       this.directories.set(rel, entry);
@@ -154,7 +159,8 @@ class Extraction {
       case 'hardlink':
         return this.hardlink(entry, rel, abs);
       case 'symlink':
-        fs.symlinkSync(entry.linkname ?? '', abs);
+        if (!entry.linkname) throw bad(entry, 'symlink without a target');
+        fs.symlinkSync(entry.linkname, abs);
         this.created.set(rel, 'symlink');
         fs.lchownSync(abs, entry.uid, entry.gid);
         this.setXattrs(abs, entry, 'symlink');
@@ -237,7 +243,7 @@ class Extraction {
     dir: string,
     body: AsyncIterable<Buffer>,
   ): Promise<void> {
-    this.makeParents(entry, dir === '' ? [] : dir.split('/'), true);
+    this.makeParents(entry, dir, true);
     if (this.created.has(rel)) throw bad(entry, 'duplicate opaque marker');
     this.created.set(rel, 'opaque');
     setXattr(this.abs(dir), 'trusted.overlay.opaque', Buffer.from('y'));
@@ -251,8 +257,7 @@ class Extraction {
     body: AsyncIterable<Buffer>,
   ): Promise<void> {
     if (name === '' || name === '.' || name === '..') throw bad(entry, `whiteout of \`${name}\``);
-    const parentParts = parent === '' ? [] : parent.split('/');
-    this.makeParents(entry, parentParts);
+    this.makeParents(entry, parent);
     const rel = parent === '' ? name : `${parent}/${name}`;
     const existing = this.created.get(rel);
     if (existing === 'whiteout') throw bad(entry, 'duplicate whiteout');
@@ -267,7 +272,10 @@ class Extraction {
   }
 
   /** Checks each parent is a directory of this archive, creating missing ones 0755 root:root. */
-  private makeParents(entry: TarEntry, parentParts: string[], includingLast = false): void {
+  private makeParents(entry: TarEntry, parent: string, includingLast = false): void {
+    // A directory in the map was made under checked parents, and a directory never changes kind.
+    if (this.created.get(parent) === 'dir') return;
+    const parentParts = parent.split('/');
     let prefix = '';
     for (let i = 0; i < parentParts.length; i++) {
       prefix = i === 0 ? parentParts[0]! : `${prefix}/${parentParts[i]}`;
@@ -302,7 +310,7 @@ class Extraction {
   }
 
   private abs(rel: string): string {
-    return rel === '' ? this.root : path.join(this.root, rel);
+    return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 }
 
@@ -318,6 +326,8 @@ function normalise(name: string): string {
   while (rest.startsWith('./')) rest = rest.slice(2);
   if (rest.endsWith('/')) rest = rest.slice(0, -1);
   if (rest === '' || rest === '.') return '';
+  // Most names need no more than that.
+  if (rest[0] !== '.' && rest[0] !== '/' && !rest.includes('/.') && !rest.includes('//')) return rest;
   const out: string[] = [];
   let level = 0;
   let dotdot = false;

@@ -117,6 +117,19 @@ describe('packDir', { skip: !isRoot && 'needs root (devices, ownership, trusted.
     assert.ok(entries.some((e) => e.mtime === 1_500_010_000));
   });
 
+  test('leaves no descriptor open when the consumer stops inside a big file', async () => {
+    const fds = fs.readdirSync('/proc/self/fd').length;
+    let stopped = false;
+    for await (const chunk of packDir(tree)) {
+      if (chunk.length === 1 << 20) {
+        stopped = true;
+        break;
+      }
+    }
+    assert.ok(stopped);
+    assert.equal(fs.readdirSync('/proc/self/fd').length, fds);
+  });
+
   test('a file named like a whiteout is refused', async () => {
     const root = path.join(dir, 'odd');
     fs.mkdirSync(path.join(root, 'x'), { recursive: true });

@@ -43,12 +43,13 @@ export async function* packDir(root: string, options: PackOptions = {}): AsyncGe
   const out = new Output();
   const firstPaths = new Map<string, string>();
   if (!fs.statSync(root).isDirectory()) throw new InvalidArgument(`${verb}: not a directory`);
+  const top = path.resolve(root);
   // Pending paths, next one last: popping gives a depth-first walk, each directory before its contents.
-  const stack = children(root, '');
+  const stack = children(top, '');
   while (stack.length > 0) {
     signal?.throwIfAborted();
     const rel = stack.pop()!;
-    const abs = path.join(root, rel);
+    const abs = `${top}/${rel}`;
     let big: { fd: number; size: number } | undefined;
     try {
       const st = fs.lstatSync(abs);
@@ -122,25 +123,27 @@ export async function* packDir(root: string, options: PackOptions = {}): AsyncGe
       if (big !== undefined) fs.closeSync(big.fd);
       throw wrap(err, `${verb}: entry \`${rel}\``);
     }
-    yield* out.full();
-    if (big !== undefined) {
-      try {
-        yield* out.flush();
-        for (let left = big.size; left > 0; ) {
-          signal?.throwIfAborted();
-          const chunk = Buffer.allocUnsafe(Math.min(left, CHUNK));
-          readFully(big.fd, chunk, 0, chunk.length, () => shrank(verb, rel));
-          left -= chunk.length;
-          yield chunk;
-        }
-      } finally {
-        fs.closeSync(big.fd);
-      }
-      out.add(paddingFor(big.size));
+    if (big === undefined) {
+      if (out.ready) for (const chunk of out.take()) yield chunk;
+      continue;
     }
+    // The descriptor is held across yields: closed however the consumer leaves.
+    try {
+      for (const chunk of out.flush()) yield chunk;
+      for (let left = big.size; left > 0; ) {
+        signal?.throwIfAborted();
+        const chunk = Buffer.allocUnsafe(Math.min(left, CHUNK));
+        readFully(big.fd, chunk, 0, chunk.length, () => shrank(verb, rel));
+        left -= chunk.length;
+        yield chunk;
+      }
+    } finally {
+      fs.closeSync(big.fd);
+    }
+    out.add(paddingFor(big.size));
   }
   out.add(END_OF_ARCHIVE);
-  yield* out.flush();
+  for (const chunk of out.flush()) yield chunk;
 }
 
 /** The paths in a directory, sorted bytewise (UTF-8), as a stack: the first name last. */
@@ -200,15 +203,22 @@ class Output {
     this.used += size;
   }
 
-  /** Buffers that are complete. */
-  *full(): Generator<Buffer> {
-    while (this.done.length > 0) yield this.done.shift()!;
+  /** Whether a buffer is complete. */
+  get ready(): boolean {
+    return this.done.length > 0;
+  }
+
+  /** The complete buffers. */
+  take(): Buffer[] {
+    const done = this.done;
+    this.done = [];
+    return done;
   }
 
   /** Every byte gathered so far. */
-  *flush(): Generator<Buffer> {
+  flush(): Buffer[] {
     if (this.used > 0) this.rotate();
-    yield* this.full();
+    return this.take();
   }
 
   private rotate(): void {

@@ -27,6 +27,15 @@ export async function removeImages(
       const resolved = resolveImage(store, input);
       meta.transaction(() => {
         const tags = meta.tagsOfImage(resolved.imageId);
+        const user = meta.db
+          .prepare('SELECT name FROM containers WHERE image_id = ? LIMIT 1')
+          .get(resolved.imageId) as { name: string } | undefined;
+        if (user && (resolved.tag === undefined || tags.length === 1) && !options.force) {
+          throw new FailedPrecondition(
+            `remove image \`${input}\`: container \`${user.name}\` uses it; remove the container first or use --force`,
+            { code: 'IMAGE_IN_USE' },
+          );
+        }
         if (resolved.tag !== undefined) {
           meta.deleteTag(resolved.tag);
           result.untagged.push(resolved.tag);

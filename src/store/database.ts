@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 1:
+ * The metadata database (SQLite, WAL). Schema version 2:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -10,6 +10,10 @@
  *   image_layers image_id, position, diff_id ─▶ layers diff_id PK, size, entries
  *                                                 ▲   the unpacked tree in layers/<hex>/
  *   layer_blobs digest PK, diff_id ───────────────┘   compressed forms of a layer kept in blobs/
+ *
+ *   containers id PK, name UNIQUE, image_id ─▶ images   state, pid + pid_start, conmon pid, exit
+ *   endpoints  container_id, network ─▶ networks name PK  ip, mac, aliases (one row per attachment)
+ *   volumes    name PK                                   data in volumes/<name>/_data
  *
  * Every row points only at things complete on disk: files are written and renamed first, rows
  * inserted after, in one transaction. Rows nobody points at (a layer no image uses, an untagged
@@ -62,6 +66,50 @@ const migrations: string[] = [
     updated TEXT NOT NULL
   );
   CREATE INDEX tags_by_manifest ON tags(manifest_digest);
+  `,
+  // 2: containers, networks and their endpoints
+  `
+  CREATE TABLE containers (
+    id TEXT PRIMARY KEY,            -- 64 hex
+    name TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL REFERENCES images(id),
+    image_name TEXT NOT NULL,       -- what the user asked for, for display
+    created TEXT NOT NULL,
+    spec TEXT NOT NULL,             -- JSON: the create options, enough to start it again
+    runtime TEXT NOT NULL,          -- crun or runc
+    state TEXT NOT NULL,            -- created | running | exited
+    pid INTEGER,                    -- container init pid while running
+    pid_start INTEGER,              -- its start time (clock ticks, /proc/<pid>/stat field 22): pid reuse check
+    conmon_pid INTEGER,
+    conmon_start INTEGER,
+    exit_code INTEGER,
+    started TEXT,
+    finished TEXT,
+    restart_count INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX containers_by_image ON containers(image_id);
+  CREATE TABLE networks (
+    name TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    driver TEXT NOT NULL,           -- bridge
+    bridge TEXT NOT NULL,           -- Linux bridge device name
+    subnet TEXT NOT NULL,           -- CIDR
+    gateway TEXT NOT NULL,
+    created TEXT NOT NULL
+  );
+  CREATE TABLE endpoints (
+    container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    network TEXT NOT NULL REFERENCES networks(name),
+    ip TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    aliases TEXT NOT NULL DEFAULT '[]',   -- JSON array of extra names
+    PRIMARY KEY (container_id, network)
+  );
+  CREATE UNIQUE INDEX endpoints_by_ip ON endpoints(network, ip);
+  CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    created TEXT NOT NULL
+  );
   `,
 ];
 

@@ -36,8 +36,14 @@ export function collectGarbage(store: Store, options: CollectOptions = {}): Coll
         if (!tagged) meta.deleteManifest(m.digest);
       }
     }
+    const inUse = new Set(
+      (meta.db.prepare('SELECT DISTINCT image_id FROM containers').all() as { image_id: Digest }[]).map(
+        (r) => r.image_id,
+      ),
+    );
     for (const image of meta.images()) {
-      if (meta.manifestsOf(image.id).length === 0) {
+      // A container's image stays, tagged or not, for as long as the container exists.
+      if (meta.manifestsOf(image.id).length === 0 && !inUse.has(image.id)) {
         meta.deleteImage(image.id);
         result.images.push(image.id);
       }

@@ -14,6 +14,10 @@ export const libc = {
   umount2: lib.func('int umount2(const char *target, int flags)'),
   flock: lib.func('int flock(int fd, int operation)'),
   syncfs: lib.func('int syncfs(int fd)'),
+  socket: lib.func('int socket(int domain, int type, int protocol)'),
+  connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
+  shutdown: lib.func('int shutdown(int fd, int how)'),
+  close: lib.func('int close(int fd)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   lsetxattr: lib.func(
     'int lsetxattr(const char *path, const char *name, const void *value, uintptr_t size, int flags)',
