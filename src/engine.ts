@@ -15,23 +15,46 @@ import { resolveImage, tagName } from './image/image.js';
 import { checkStore, type CheckReport } from './store/check.js';
 import { collectGarbage, type CollectResult } from './store/gc.js';
 import { Store } from './store/store.js';
+import { Runtime } from './runtime/runtime.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const DEFAULT_ROOT = '/var/lib/skiff';
 
 export interface EngineOptions {
   /** Store root; default SKIFF_ROOT or /var/lib/skiff. */
   root?: string;
+  /** One-line notices for the user (a runtime fallback, say); default: ignored. */
+  notice?: (text: string) => void;
+}
+
+/** bin/skiff.js beside this compiled file's package, for commands conmon runs later. */
+function skiffBin(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/skiff.js');
 }
 
 export class Engine {
   readonly store: Store;
+  private runtimeInstance: Runtime | undefined;
 
-  private constructor(store: Store) {
+  private constructor(
+    store: Store,
+    private readonly options: EngineOptions,
+  ) {
     this.store = store;
   }
 
   static open(options: EngineOptions = {}): Engine {
-    return new Engine(Store.open(options.root ?? process.env['SKIFF_ROOT'] ?? DEFAULT_ROOT));
+    return new Engine(Store.open(options.root ?? process.env['SKIFF_ROOT'] ?? DEFAULT_ROOT), options);
+  }
+
+  /** Containers, networks and volumes; made on first use so image commands never touch them. */
+  get runtime(): Runtime {
+    this.runtimeInstance ??= new Runtime(this.store, {
+      skiffCommand: [process.execPath, skiffBin(), '--root', this.store.paths.root],
+      notice: this.options.notice,
+    });
+    return this.runtimeInstance;
   }
 
   close(): void {

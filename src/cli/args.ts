@@ -12,7 +12,12 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parseArgs(argv: string[], specs: FlagSpec[], command: string): Parsed {
+export function parseArgs(
+  argv: string[],
+  specs: FlagSpec[],
+  command: string,
+  options: { stopAtPositional?: boolean } = {},
+): Parsed {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
   const flags = new Map<string, string | boolean | string[]>();
@@ -62,6 +67,11 @@ export function parseArgs(argv: string[], specs: FlagSpec[], command: string): P
         break;
       }
       continue;
+    }
+    if (options.stopAtPositional) {
+      // `run IMAGE CMD -x`: everything after the image belongs to the command.
+      positionals.push(...argv.slice(i));
+      break;
     }
     positionals.push(arg);
   }

@@ -15,6 +15,20 @@ import {
   tagCommand,
 } from './image-commands.js';
 import { processOutput, type Output } from './output.js';
+import {
+  containerCommand,
+  createCommand,
+  execCommand,
+  killCommand,
+  logsCommand,
+  psCommand,
+  rmCommand,
+  runCommand,
+  startCommand,
+  stopCommand,
+  waitCommand,
+} from './container-commands.js';
+import { CannotRun } from '../runtime/conmon.js';
 import { systemCommand } from './system-commands.js';
 
 type Command = (engine: Engine, argv: string[], out: Output) => Promise<number> | number;
@@ -29,6 +43,18 @@ const commands: Record<string, Command> = {
   load: loadCommand,
   rmi: rmiCommand,
   system: systemCommand,
+  run: runCommand,
+  create: createCommand,
+  start: startCommand,
+  ps: psCommand,
+  logs: logsCommand,
+  exec: execCommand,
+  stop: stopCommand,
+  restart: (engine, argv, out) => stopCommand(engine, argv, out, 'restart'),
+  kill: killCommand,
+  rm: rmCommand,
+  wait: waitCommand,
+  container: containerCommand,
 };
 
 const USAGE = `Usage: skiff [--root DIR] [--debug] COMMAND
@@ -42,6 +68,15 @@ Images:
   save [-o FILE] IMAGE...         OCI layout tar (--format docker-archive for the classic one)
   load [-i FILE]                  an OCI layout tar or a docker save archive
   rmi [-f] IMAGE...               untag and remove images
+
+Containers:
+  run [OPTIONS] IMAGE [CMD...]    run a container (-d, -it, --rm, --name, -e, -w, -u, -p, -v, --network,
+                                  --memory, --cpus, --pids-limit, --read-only, --cap-add/--cap-drop, --restart)
+  create, start, restart, stop [-t N], kill [-s SIG], rm [-f], wait CONTAINER...
+  ps [-a]                         list containers
+  logs [-f] [--tail N] CONTAINER  what a container wrote
+  exec [-it] CONTAINER CMD...     run a command in a running container
+  container prune                 remove every stopped container
 
 System:
   system check                    verify every blob, layer and reference; exit 1 on damage
@@ -77,18 +112,21 @@ export async function main(argv: string[], out: Output = processOutput): Promise
   }
   let engine: Engine | undefined;
   try {
-    engine = Engine.open({ root });
+    engine = Engine.open({ root, notice: (text) => out.stderr(`${text}\n`) });
     return await command(engine, rest, out);
   } catch (err) {
     out.stderr(`Error: ${describeError(err)}\n`);
     if (debug && err instanceof Error) out.stderr(`${err.stack ?? ''}\n`);
-    return err instanceof SkiffError ? exitStatus(err) : 1;
+    return exitStatus(err, verb);
   } finally {
     engine?.close();
   }
 }
 
-function exitStatus(err: SkiffError): number {
-  if (err.code === 'USAGE') return 2;
+/** Docker's statuses: 126 cannot run, 127 not found, 125 for run's own errors, else 1 (2 usage). */
+function exitStatus(err: unknown, verb: string): number {
+  if (err instanceof CannotRun) return err.status;
+  if (verb === 'run' || verb === 'create') return 125;
+  if (err instanceof SkiffError && err.code === 'USAGE') return 2;
   return 1;
 }

@@ -1,0 +1,343 @@
+/** The container verbs: run, create, start, ps, logs, exec, stop, kill, restart, rm, wait, prune. */
+import fs from 'node:fs';
+import type { Engine } from '../engine.js';
+import type { CreateOptions } from '../runtime/records.js';
+import { attach, type Attached } from '../runtime/attach.js';
+import { InvalidArgument } from '../util/errors.js';
+import { timeAgo } from '../util/format.js';
+import { bool, list, needArgs, parseArgs, str, type FlagSpec, type Parsed } from './args.js';
+import { table } from './table.js';
+import type { Output } from './output.js';
+
+const CREATE_FLAGS: FlagSpec[] = [
+  { name: 'name', kind: 'string' },
+  { name: 'env', short: 'e', kind: 'list' },
+  { name: 'env-file', kind: 'list' },
+  { name: 'workdir', short: 'w', kind: 'string' },
+  { name: 'user', short: 'u', kind: 'string' },
+  { name: 'publish', short: 'p', kind: 'list' },
+  { name: 'volume', short: 'v', kind: 'list' },
+  { name: 'tmpfs', kind: 'list' },
+  { name: 'network', kind: 'string' },
+  { name: 'net', kind: 'string' },
+  { name: 'hostname', short: 'h', kind: 'string' },
+  { name: 'entrypoint', kind: 'string' },
+  { name: 'read-only', kind: 'boolean' },
+  { name: 'privileged', kind: 'boolean' },
+  { name: 'cap-add', kind: 'list' },
+  { name: 'cap-drop', kind: 'list' },
+  { name: 'memory', short: 'm', kind: 'string' },
+  { name: 'cpus', kind: 'string' },
+  { name: 'pids-limit', kind: 'string' },
+  { name: 'ulimit', kind: 'list' },
+  { name: 'restart', kind: 'string' },
+  { name: 'runtime', kind: 'string' },
+  { name: 'stop-signal', kind: 'string' },
+  { name: 'stop-timeout', kind: 'string' },
+  { name: 'label', short: 'l', kind: 'list' },
+  { name: 'interactive', short: 'i', kind: 'boolean' },
+  { name: 'tty', short: 't', kind: 'boolean' },
+  { name: 'rm', kind: 'boolean' },
+];
+
+function createOptions(p: Parsed): CreateOptions {
+  const [image, ...command] = p.positionals as [string, ...string[]];
+  const env = [...list(p, 'env')];
+  for (const file of list(p, 'env-file')) {
+    if (!fs.existsSync(file)) throw new InvalidArgument(`invalid env file \`${file}\`: no such file`);
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed !== '' && !trimmed.startsWith('#')) env.push(trimmed);
+    }
+  }
+  const entrypoint = str(p, 'entrypoint');
+  const pids = str(p, 'pids-limit');
+  const stopTimeout = str(p, 'stop-timeout');
+  const labels: Record<string, string> = {};
+  for (const l of list(p, 'label')) {
+    const eq = l.indexOf('=');
+    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+  return {
+    image,
+    name: str(p, 'name'),
+    command,
+    entrypoint: entrypoint === undefined ? undefined : entrypoint === '' ? [] : [entrypoint],
+    env: env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)),
+    workdir: str(p, 'workdir'),
+    user: str(p, 'user'),
+    tty: bool(p, 'tty'),
+    interactive: bool(p, 'interactive'),
+    hostname: str(p, 'hostname'),
+    network: str(p, 'network') ?? str(p, 'net'),
+    publish: list(p, 'publish'),
+    volumes: list(p, 'volume'),
+    tmpfs: list(p, 'tmpfs'),
+    readOnly: bool(p, 'read-only'),
+    privileged: bool(p, 'privileged'),
+    capAdd: list(p, 'cap-add'),
+    capDrop: list(p, 'cap-drop'),
+    memory: str(p, 'memory'),
+    cpus: str(p, 'cpus'),
+    pidsLimit: pids === undefined ? undefined : integer(pids, 'pids-limit'),
+    ulimits: list(p, 'ulimit'),
+    restart: str(p, 'restart'),
+    rm: bool(p, 'rm'),
+    runtime: str(p, 'runtime'),
+    stopSignal: str(p, 'stop-signal'),
+    stopTimeout: stopTimeout === undefined ? undefined : integer(stopTimeout, 'stop-timeout'),
+    labels,
+  };
+}
+
+function integer(value: string, flag: string): number {
+  if (!/^-?\d+$/.test(value))
+    throw new InvalidArgument(`invalid argument \`${value}\` for --${flag}: not an integer`);
+  return Number(value);
+}
+
+export async function runCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [...CREATE_FLAGS, { name: 'detach', short: 'd', kind: 'boolean' }], 'run', {
+    stopAtPositional: true,
+  });
+  needArgs(p, 'run', 1, Infinity, '[OPTIONS] IMAGE [COMMAND] [ARG...]');
+  const options = createOptions(p);
+  if (bool(p, 'detach') && options.rm && options.restart && options.restart !== 'no') {
+    throw new InvalidArgument('run: --rm and --restart cannot be used together');
+  }
+  const runtime = engine.runtime;
+  const row = runtime.create(options);
+  if (bool(p, 'detach')) {
+    try {
+      await runtime.start(row.id);
+    } catch (err) {
+      await runtime.remove(row.id, { force: true });
+      throw err;
+    }
+    out.stdout(`${row.id}\n`);
+    return 0;
+  }
+  return runAttached(engine, row.id, options, out);
+}
+
+async function runAttached(engine: Engine, id: string, options: CreateOptions, out: Output): Promise<number> {
+  const runtime = engine.runtime;
+  let attached: Attached | undefined;
+  const tty = options.tty === true;
+  const stdin = options.interactive ? process.stdin : undefined;
+  const onResize = () => attached?.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+  try {
+    await runtime.start(id, {
+      beforeStart: (bundle) => {
+        attached = attach(bundle, {
+          stdout: process.stdout,
+          stderr: tty ? process.stdout : process.stderr,
+          stdin,
+        });
+        if (tty && process.stdout.isTTY) {
+          onResize();
+          process.stdout.on('resize', onResize);
+        }
+        if (tty && process.stdin.isTTY && options.interactive) process.stdin.setRawMode(true);
+      },
+    });
+  } catch (err) {
+    attached?.close();
+    await runtime.remove(id, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await attached?.done;
+    const code = await runtime.wait(id);
+    return code;
+  } finally {
+    attached?.close();
+    process.stdout.off('resize', onResize);
+    if (tty && process.stdin.isTTY && options.interactive) process.stdin.setRawMode(false);
+    process.stdin.pause();
+    if (options.rm)
+      await runtime.remove(id, { force: true }).catch((err: Error) => out.stderr(`${err.message}\n`));
+  }
+}
+
+export function createCommand(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(argv, CREATE_FLAGS, 'create', { stopAtPositional: true });
+  needArgs(p, 'create', 1, Infinity, '[OPTIONS] IMAGE [COMMAND] [ARG...]');
+  const row = engine.runtime.create(createOptions(p));
+  out.stdout(`${row.id}\n`);
+  return 0;
+}
+
+export async function startCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [{ name: 'attach', short: 'a', kind: 'boolean' }], 'start');
+  needArgs(p, 'start', 1, Infinity, 'CONTAINER [CONTAINER...]');
+  for (const name of p.positionals) {
+    await engine.runtime.start(name);
+    out.stdout(`${name}\n`);
+  }
+  return 0;
+}
+
+export function psCommand(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'all', short: 'a', kind: 'boolean' },
+      { name: 'quiet', short: 'q', kind: 'boolean' },
+      { name: 'format', kind: 'string' },
+      { name: 'no-trunc', kind: 'boolean' },
+    ],
+    'ps',
+  );
+  needArgs(p, 'ps', 0, 0, '[-a] [-q] [--format json]');
+  const rows = engine.runtime.list({ all: bool(p, 'all') });
+  if (str(p, 'format') === 'json') {
+    out.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  const id = (s: string) => (bool(p, 'no-trunc') ? s : s.slice(0, 12));
+  if (bool(p, 'quiet')) {
+    out.stdout(rows.map((r) => `${id(r.id)}\n`).join(''));
+    return 0;
+  }
+  const status = (r: (typeof rows)[number]) =>
+    r.state === 'running'
+      ? `Up ${timeAgo(r.started ?? undefined).replace(/ ago$/, '')}`
+      : r.state === 'exited'
+        ? `Exited (${r.exitCode ?? 0}) ${timeAgo(r.finished ?? undefined)}`
+        : 'Created';
+  const ports = (r: (typeof rows)[number]) =>
+    r.ports.map((m) => `${m.hostIp ?? '0.0.0.0'}:${m.hostPort}->${m.containerPort}/${m.protocol}`).join(', ');
+  out.stdout(
+    table(
+      ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+      rows.map((r) => [
+        id(r.id),
+        r.image,
+        JSON.stringify(r.command.slice(0, 20)),
+        timeAgo(r.created),
+        status(r),
+        ports(r),
+        r.name,
+      ]),
+    ),
+  );
+  return 0;
+}
+
+export async function logsCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'follow', short: 'f', kind: 'boolean' },
+      { name: 'tail', short: 'n', kind: 'string' },
+      { name: 'timestamps', short: 't', kind: 'boolean' },
+    ],
+    'logs',
+  );
+  needArgs(p, 'logs', 1, 1, '[-f] [--tail N] CONTAINER');
+  const tailFlag = str(p, 'tail');
+  const tail = tailFlag === undefined || tailFlag === 'all' ? undefined : integer(tailFlag, 'tail');
+  for await (const line of engine.runtime.logs(p.positionals[0]!, { follow: bool(p, 'follow'), tail })) {
+    const text = bool(p, 'timestamps') ? `${line.time} ${line.text}` : line.text;
+    if (line.stream === 'stderr') out.stderr(text);
+    else out.stdout(text);
+  }
+  return 0;
+}
+
+export async function execCommand(engine: Engine, argv: string[]): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'interactive', short: 'i', kind: 'boolean' },
+      { name: 'tty', short: 't', kind: 'boolean' },
+      { name: 'env', short: 'e', kind: 'list' },
+      { name: 'user', short: 'u', kind: 'string' },
+      { name: 'workdir', short: 'w', kind: 'string' },
+      { name: 'detach', short: 'd', kind: 'boolean' },
+    ],
+    'exec',
+    { stopAtPositional: true },
+  );
+  needArgs(p, 'exec', 2, Infinity, '[OPTIONS] CONTAINER COMMAND [ARG...]');
+  const [name, ...command] = p.positionals as [string, ...string[]];
+  return engine.runtime.exec(name, command, {
+    tty: bool(p, 'tty') && process.stdin.isTTY === true,
+    env: list(p, 'env'),
+    user: str(p, 'user'),
+    workdir: str(p, 'workdir'),
+  });
+}
+
+export async function stopCommand(
+  engine: Engine,
+  argv: string[],
+  out: Output,
+  verb = 'stop',
+): Promise<number> {
+  const p = parseArgs(argv, [{ name: 'time', short: 't', kind: 'string' }], verb);
+  needArgs(p, verb, 1, Infinity, '[-t SECONDS] CONTAINER [CONTAINER...]');
+  const time = str(p, 'time');
+  for (const name of p.positionals) {
+    await engine.runtime.stop(name, time === undefined ? undefined : integer(time, 'time'));
+    if (verb === 'restart') await engine.runtime.start(name);
+    out.stdout(`${name}\n`);
+  }
+  return 0;
+}
+
+export function killCommand(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(argv, [{ name: 'signal', short: 's', kind: 'string' }], 'kill');
+  needArgs(p, 'kill', 1, Infinity, '[-s SIGNAL] CONTAINER [CONTAINER...]');
+  for (const name of p.positionals) {
+    engine.runtime.kill(name, str(p, 'signal') ?? 'KILL');
+    out.stdout(`${name}\n`);
+  }
+  return 0;
+}
+
+export async function rmCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'force', short: 'f', kind: 'boolean' },
+      { name: 'volumes', short: 'v', kind: 'boolean' },
+    ],
+    'rm',
+  );
+  needArgs(p, 'rm', 1, Infinity, '[-f] CONTAINER [CONTAINER...]');
+  for (const name of p.positionals) {
+    await engine.runtime.remove(name, { force: bool(p, 'force') });
+    out.stdout(`${name}\n`);
+  }
+  return 0;
+}
+
+export async function waitCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [], 'wait');
+  needArgs(p, 'wait', 1, Infinity, 'CONTAINER [CONTAINER...]');
+  for (const name of p.positionals) out.stdout(`${await engine.runtime.wait(name)}\n`);
+  return 0;
+}
+
+export async function containerCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === 'cleanup') {
+    // Run by conmon when a detached container exits.
+    await engine.runtime.cleanup(rest[0] ?? '');
+    return 0;
+  }
+  if (verb === 'prune') {
+    let removed = 0;
+    for (const c of engine.runtime.list({ all: true })) {
+      if (c.state === 'running') continue;
+      await engine.runtime.remove(c.id);
+      out.stdout(`${c.id}\n`);
+      removed++;
+    }
+    out.stdout(`Deleted ${removed} containers\n`);
+    return 0;
+  }
+  throw new InvalidArgument(`container: unknown command \`${verb ?? ''}\` (prune)`, { code: 'USAGE' });
+}

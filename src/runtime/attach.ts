@@ -1,0 +1,88 @@
+/**
+ * The attach socket conmon listens on (runtime-facts.md §2.3): packets from conmon carry one
+ * byte of stream id (2 stdout, 3 stderr) and the output; packets to conmon are stdin bytes;
+ * a half-close is stdin's EOF. Window sizes go to the `ctl` FIFO as "1 ROWS COLS".
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { connectSeqpacket, shutdownWrite } from '../sys/socket.js';
+
+export interface AttachStreams {
+  stdout: Writable;
+  stderr: Writable;
+  /** Forwarded to the container when it was created with -i. */
+  stdin?: Readable;
+}
+
+export interface Attached {
+  /** Resolves when conmon closes the socket: the container's output has all arrived. */
+  done: Promise<void>;
+  resize(rows: number, cols: number): void;
+  close(): void;
+}
+
+export function attach(bundle: string, streams: AttachStreams): Attached {
+  const fd = connectSeqpacket(path.join(bundle, 'attach'));
+  // One packet per read needs a buffer larger than conmon's 8192-byte payload plus the id byte.
+  const socket = fs.createReadStream('', { fd, highWaterMark: 65536, autoClose: false });
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    streams.stdin?.off('data', onInput);
+    streams.stdin?.off('end', onInputEnd);
+    socket.destroy();
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // Already closed with the stream.
+    }
+  };
+  const onInput = (chunk: Buffer) => {
+    if (closed) return;
+    // conmon takes at most 32768 bytes a packet; send bigger chunks in parts.
+    for (let i = 0; i < chunk.length; i += 32768) {
+      try {
+        fs.writeSync(fd, chunk.subarray(i, i + 32768));
+      } catch {
+        return;
+      }
+    }
+  };
+  const onInputEnd = () => {
+    if (!closed) shutdownWrite(fd);
+  };
+  streams.stdin?.on('data', onInput);
+  streams.stdin?.on('end', onInputEnd);
+
+  const done = new Promise<void>((resolve) => {
+    socket.on('data', (packet: Buffer | string) => {
+      const buf = packet as Buffer;
+      if (buf.length < 1) return;
+      const target = buf[0] === 3 ? streams.stderr : streams.stdout;
+      target.write(buf.subarray(1));
+    });
+    socket.on('end', () => {
+      close();
+      resolve();
+    });
+    socket.on('error', () => {
+      close();
+      resolve();
+    });
+  });
+  return {
+    done,
+    close,
+    resize(rows, cols) {
+      try {
+        const ctl = fs.openSync(path.join(bundle, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        fs.writeSync(ctl, `1 ${rows} ${cols}\n`);
+        fs.closeSync(ctl);
+      } catch {
+        // The container is gone; nothing to resize.
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * Host ports as the host's own sockets use them. Published ports are DNAT rules, not listening
+ * sockets, so nothing fails by itself when a host process already listens on the port (it
+ * would silently lose its traffic to the container): skiff checks /proc/net first, as Docker's
+ * proxy would fail to bind. Random ports come from the kernel's ephemeral range.
+ */
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+
+/** Ports with a listening TCP socket, or any bound UDP socket, in the caller's network namespace. */
+export function boundPorts(protocol: 'tcp' | 'udp'): Set<number> {
+  const ports = new Set<number>();
+  for (const file of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4) continue;
+      // st 0A is TCP_LISTEN; for UDP (07, "closed") every row is a bound socket.
+      if (protocol === 'tcp' && f[3] !== '0A') continue;
+      const port = Number.parseInt(f[1]!.split(':')[1] ?? '', 16);
+      if (Number.isFinite(port)) ports.add(port);
+    }
+  }
+  return ports;
+}
+
+export function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    // fall through to the kernel's default
+  }
+  return [32768, 60999];
+}
+
+/** A port in the ephemeral range that is neither bound on the host nor in `avoid`. */
+export function randomPort(protocol: 'tcp' | 'udp', avoid: ReadonlySet<number>): number | undefined {
+  const [lo, hi] = ephemeralRange();
+  const bound = boundPorts(protocol);
+  for (let i = 0; i < 64; i++) {
+    const p = randomInt(lo, hi + 1);
+    if (!bound.has(p) && !avoid.has(p)) return p;
+  }
+  return undefined;
+}

@@ -1,0 +1,137 @@
+/**
+ * Kernel network objects through `ip -batch`: bridges, a container's network namespace, and the
+ * veth pair joining them. Names derive from the container ID alone, so a detach after a crash
+ * finds everything without any record: netns `skiff-<12hex>`, host end `skv<12hex>` (15 chars,
+ * IFNAMSIZ), container end `eth0`.
+ */
+import fs from 'node:fs';
+import { failedLines, mustRun, oneLine, runTool } from './tools.js';
+import { FailedPrecondition } from '../../util/errors.js';
+
+export const NETNS_DIR = '/run/netns';
+
+export function netnsName(containerId: string): string {
+  return `skiff-${containerId.slice(0, 12)}`;
+}
+
+export function netnsPath(containerId: string): string {
+  return `${NETNS_DIR}/${netnsName(containerId)}`;
+}
+
+export function vethName(containerId: string): string {
+  return `skv${containerId.slice(0, 12)}`;
+}
+
+export function linkExists(name: string): boolean {
+  return fs.existsSync(`/sys/class/net/${name}`);
+}
+
+export interface BridgeSpec {
+  bridge: string;
+  mac: string;
+  /** "10.89.0.1/24" */
+  gatewayCidr: string;
+}
+
+/**
+ * Creates the bridge if it is missing. Two attaches may race to create it: "File exists" is
+ * success. The MAC is set explicitly so it does not follow the lowest port's MAC as containers
+ * come and go (each change would leave containers with a stale gateway in their ARP cache).
+ */
+export function ensureBridge(what: string, spec: BridgeSpec): void {
+  if (linkExists(spec.bridge)) return;
+  const script = [
+    `link add ${spec.bridge} address ${spec.mac} type bridge`,
+    `addr add ${spec.gatewayCidr} dev ${spec.bridge}`,
+    `link set ${spec.bridge} up`,
+  ];
+  const r = runTool('ip', ['-force', '-batch', '-'], script.join('\n') + '\n');
+  if (r.status !== 0 && !(failedLines(r.stderr).size > 0 && /File exists/.test(r.stderr) && linkExists(spec.bridge))) {
+    throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
+  }
+  // 127.0.0.1:port is DNATed to a container behind this bridge: the kernel drops packets with
+  // a loopback source on a non-loopback device unless route_localnet allows it.
+  writeSysctl(`/proc/sys/net/ipv4/conf/${spec.bridge}/route_localnet`, '1');
+  writeSysctl('/proc/sys/net/ipv4/ip_forward', '1');
+}
+
+function writeSysctl(file: string, value: string): void {
+  try {
+    if (fs.readFileSync(file, 'utf8').trim() === value) return;
+    fs.writeFileSync(file, value);
+  } catch (err) {
+    throw new FailedPrecondition(`write \`${file}\`: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Removes a bridge; a missing one is fine. */
+export function deleteBridge(what: string, bridge: string): void {
+  if (!linkExists(bridge)) return;
+  const r = runTool('ip', ['-batch', '-'], `link del ${bridge}\n`);
+  if (r.status !== 0 && linkExists(bridge)) throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
+}
+
+export interface EndpointSpec {
+  containerId: string;
+  bridge: string;
+  mac: string;
+  /** "10.89.0.2/24" */
+  ipCidr: string;
+  gateway: string;
+}
+
+/**
+ * Netns + veth pair on the bridge (hairpin on, so a container reaches its own published port
+ * through the host's address) in one `ip` run, then addresses and routes inside the netns in a
+ * second (`ip -batch` has no per-line namespace switch).
+ */
+export function createEndpoint(what: string, spec: EndpointSpec): void {
+  const ns = netnsName(spec.containerId);
+  const veth = vethName(spec.containerId);
+  mustRun(
+    what,
+    'ip',
+    ['-batch', '-'],
+    [
+      `netns add ${ns}`,
+      `link add ${veth} master ${spec.bridge} up type veth peer name eth0 address ${spec.mac} netns ${ns}`,
+      `link set ${veth} type bridge_slave hairpin on`,
+    ].join('\n') + '\n',
+  );
+  mustRun(
+    what,
+    'ip',
+    ['-n', ns, '-batch', '-'],
+    [
+      'link set lo up',
+      `addr add ${spec.ipCidr} dev eth0`,
+      'link set eth0 up',
+      `route add default via ${spec.gateway} dev eth0`,
+    ].join('\n') + '\n',
+  );
+}
+
+/** A netns with only `lo`, up: `--network none`. */
+export function createIsolated(what: string, containerId: string): void {
+  const ns = netnsName(containerId);
+  mustRun(what, 'ip', ['-batch', '-'], `netns add ${ns}\n`);
+  mustRun(what, 'ip', ['-n', ns, '-batch', '-'], 'link set lo up\n');
+}
+
+/**
+ * Deletes the host end of the veth (which takes the container end with it) and the netns.
+ * The veth is deleted explicitly: dropping the netns frees its devices asynchronously, and a
+ * restart right away would find the old name still taken. Missing pieces are fine.
+ */
+export function deleteEndpoint(what: string, containerId: string): void {
+  const veth = vethName(containerId);
+  const nsFile = netnsPath(containerId);
+  const script: string[] = [];
+  if (linkExists(veth)) script.push(`link del ${veth}`);
+  if (fs.existsSync(nsFile)) script.push(`netns del ${netnsName(containerId)}`);
+  if (script.length === 0) return;
+  const r = runTool('ip', ['-force', '-batch', '-'], script.join('\n') + '\n');
+  if (r.status !== 0 && (linkExists(veth) || fs.existsSync(nsFile))) {
+    throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
+  }
+}

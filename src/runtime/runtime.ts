@@ -1,0 +1,443 @@
+/**
+ * Container lifecycle: create, start (overlay root, network, spec, conmon), wait, stop, kill,
+ * remove, list, exec. State lives in SQLite and in the container's directory; a running
+ * container is only trusted while its conmon is alive (pid and start time both match), so a
+ * crash anywhere leaves `ps` correct.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readImage, resolveImage } from '../image/image.js';
+import type { Store } from '../store/store.js';
+import { lock } from '../sys/flock.js';
+import { FailedPrecondition, InvalidArgument, errnoCode } from '../util/errors.js';
+import { createContainer } from './conmon.js';
+import { readLog, type LogLine } from './logs.js';
+import { NetworkManager, parsePublish, type PortMapping } from './network/index.js';
+import { chooseRuntime } from './oci-runtime.js';
+import { isAlive, processStartTime } from './procfs.js';
+import {
+  ContainerRecords,
+  checkName,
+  newContainerId,
+  randomName,
+  type ContainerRow,
+  type CreateOptions,
+} from './records.js';
+import { mountRootfs, unmountRootfs } from './rootfs.js';
+import { runtimeCall, runtimeExec } from './runtime-cli.js';
+import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from './spec.js';
+import { parseVolume, prepareMounts } from './volumes.js';
+
+export interface RuntimeOptions {
+  /** argv that runs `skiff` with this store (for conmon's exit command). */
+  skiffCommand: string[];
+  /** One-line notices for the user (runtime fallback, clamped limits). */
+  notice?: (text: string) => void;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  command: string;
+  created: string;
+  state: ContainerRow['state'];
+  exitCode: number | null;
+  started: string | null;
+  finished: string | null;
+  ports: PortMapping[];
+}
+
+const LOG_SIZE_MAX = 10 * 1024 * 1024;
+
+export class Runtime {
+  readonly records: ContainerRecords;
+  readonly networks: NetworkManager;
+  private readonly dir: string;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: RuntimeOptions,
+  ) {
+    this.records = new ContainerRecords(store.meta.db);
+    this.dir = path.join(store.paths.root, 'containers');
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.networks = new NetworkManager(store.meta.db, path.join(store.paths.root, 'networks'));
+  }
+
+  containerDir(id: string): string {
+    return path.join(this.dir, id);
+  }
+
+  /** Records a container; nothing runs yet. Bad options fail here, before anything exists. */
+  create(options: CreateOptions): ContainerRow {
+    validate(options);
+    const resolved = resolveImage(this.store, options.image);
+    const runtime = chooseRuntime(options.runtime);
+    if (runtime.notice) this.options.notice?.(runtime.notice);
+    const id = newContainerId();
+    const name = options.name ?? randomName();
+    checkName(name);
+    const row = {
+      id,
+      name,
+      image_id: resolved.imageId,
+      image_name: options.image,
+      created: new Date().toISOString(),
+      spec: JSON.stringify(options),
+      runtime: runtime.path,
+      state: 'created' as const,
+    };
+    this.records.insert(row);
+    fs.mkdirSync(this.containerDir(id), { recursive: true, mode: 0o700 });
+    return this.records.get(id)!;
+  }
+
+  /**
+   * Starts a created or exited container. With `attach`, the caller gets the conmon attach
+   * socket connected before the process runs, so no output is missed.
+   */
+  async start(input: string, hooks: { beforeStart?: (bundle: string) => void } = {}): Promise<ContainerRow> {
+    const row = this.refresh(this.records.find(input));
+    if (row.state === 'running') return row;
+    const options = JSON.parse(row.spec) as CreateOptions;
+    const bundle = this.containerDir(row.id);
+    const exitDir = path.join(bundle, 'exits');
+    fs.rmSync(exitDir, { recursive: true, force: true });
+    try {
+      const image = readImage(this.store, {
+        imageId: row.image_id,
+        manifestDigest: this.manifestOf(row.image_id),
+      });
+      const rootfs = mountRootfs(this.store, bundle, image.config.rootfs.diff_ids);
+      const attachment = this.networks.attach(row.id, {
+        network: options.network ?? 'bridge',
+        name: row.name,
+        hostname: options.hostname ?? row.id.slice(0, 12),
+        ports: (options.publish ?? []).flatMap(parsePublish),
+      });
+      const spec = buildSpec(this.specInput(row, options, image.config.config ?? {}, rootfs, attachment));
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
+      runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+      const detached = !hooks.beforeStart;
+      const { pid, conmonPid } = await createContainer({
+        id: row.id,
+        bundle,
+        runtimePath: row.runtime,
+        logPath: path.join(bundle, 'ctr.log'),
+        exitDir,
+        tty: options.tty ?? false,
+        stdin: options.interactive ?? false,
+        logSizeMax: LOG_SIZE_MAX,
+        // A detached container is cleaned up (and restarted, by policy) by a short-lived skiff
+        // that conmon runs when it exits; an attached run cleans up itself.
+        exitCommand: detached ? [...this.options.skiffCommand, 'container', 'cleanup', row.id] : undefined,
+      });
+      hooks.beforeStart?.(bundle);
+      runtimeCall(row.runtime, ['start', row.id]);
+      this.records.update(row.id, {
+        state: 'running',
+        pid,
+        pid_start: processStartTime(pid) ?? null,
+        conmon_pid: conmonPid,
+        conmon_start: processStartTime(conmonPid) ?? null,
+        exit_code: null,
+        started: new Date().toISOString(),
+        finished: null,
+      });
+      return this.records.get(row.id)!;
+    } catch (err) {
+      this.teardown(row);
+      throw err;
+    }
+  }
+
+  private manifestOf(imageId: string): string {
+    const manifests = this.store.meta.manifestsOf(imageId);
+    if (manifests[0]) return manifests[0].digest;
+    throw new FailedPrecondition(`start container: image ${imageId} has no manifest`);
+  }
+
+  private specInput(
+    row: ContainerRow,
+    o: CreateOptions,
+    image: NonNullable<import('../oci/config.js').ImageConfig['config']>,
+    rootfs: string,
+    attachment: ReturnType<NetworkManager['attach']>,
+  ): SpecInput {
+    return {
+      id: row.id,
+      rootfs,
+      image,
+      command: o.command && o.command.length > 0 ? o.command : undefined,
+      entrypoint: o.entrypoint,
+      env: o.env,
+      workdir: o.workdir,
+      user: o.user,
+      tty: o.tty,
+      stdin: o.interactive,
+      hostname: o.hostname ?? row.id.slice(0, 12),
+      readOnly: o.readOnly,
+      privileged: o.privileged,
+      capAdd: o.capAdd,
+      capDrop: o.capDrop,
+      memory: o.memory ? parseMemory(o.memory) : undefined,
+      cpus: o.cpus ? parseCpus(o.cpus) : undefined,
+      pidsLimit: o.pidsLimit,
+      ulimits: (o.ulimits ?? []).map(parseUlimit),
+      mounts: prepareMounts(this.store.paths.root, o.volumes ?? [], o.tmpfs ?? []),
+      network:
+        attachment.mode === 'host'
+          ? { kind: 'host' }
+          : attachment.netnsPath
+            ? { kind: 'path', path: attachment.netnsPath }
+            : { kind: 'new' },
+      files: { hosts: attachment.hostsFile, resolvConf: attachment.resolvConf },
+      cgroupsPath: `/skiff/${row.id}`,
+      stopSignal: o.stopSignal ?? image.StopSignal,
+      annotations: { 'io.skiff.name': row.name },
+    };
+  }
+
+  /** Waits for the container to exit and returns its status; cleans up what the run held. */
+  async wait(input: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const row = this.records.find(input);
+    const exitFile = path.join(this.containerDir(row.id), 'exits', row.id);
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      const current = this.records.get(row.id);
+      if (!current) return row.exit_code ?? 0;
+      if (current.state !== 'running') return current.exit_code ?? 0;
+      if (fs.existsSync(exitFile) || !isAlive(current.conmon_pid, current.conmon_start)) {
+        return (await this.finish(row.id)).exit_code ?? 0;
+      }
+      await sleep(delay, undefined, options);
+    }
+  }
+
+  /**
+   * After the process exits: record the status, delete the runtime's container, release the
+   * network and the mount. Idempotent, and serialised per container by a lock file, because
+   * both conmon's exit command and a waiting CLI may call it.
+   */
+  async finish(id: string): Promise<ContainerRow> {
+    const held = await lock(path.join(this.containerDir(id), 'lock'), 'exclusive');
+    try {
+      const row = this.records.get(id);
+      if (!row) throw new FailedPrecondition(`finish container \`${id.slice(0, 12)}\`: removed meanwhile`);
+      if (row.state === 'running') {
+        const code = readExitCode(path.join(this.containerDir(id), 'exits', id));
+        this.teardown(row);
+        this.records.update(id, {
+          state: 'exited',
+          exit_code: code ?? 255,
+          finished: new Date().toISOString(),
+          pid: null,
+          pid_start: null,
+        });
+      }
+      return this.records.get(id)!;
+    } finally {
+      held.release();
+    }
+  }
+
+  /** Releases what a start took; safe on a half-started container. */
+  private teardown(row: ContainerRow): void {
+    runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+    try {
+      this.networks.detach(row.id);
+    } catch (err) {
+      this.options.notice?.(`release network of ${row.id.slice(0, 12)}: ${(err as Error).message}`);
+    }
+    unmountRootfs(this.containerDir(row.id));
+  }
+
+  /** Trust a 'running' row only while its conmon lives: a crash anywhere leaves ps right. */
+  refresh(row: ContainerRow): ContainerRow {
+    if (row.state !== 'running') return row;
+    const exitFile = path.join(this.containerDir(row.id), 'exits', row.id);
+    if (fs.existsSync(exitFile) || !isAlive(row.conmon_pid, row.conmon_start)) {
+      const code = readExitCode(exitFile);
+      this.records.update(row.id, {
+        state: 'exited',
+        exit_code: code ?? 255,
+        finished: new Date().toISOString(),
+        pid: null,
+      });
+      return this.records.get(row.id)!;
+    }
+    return row;
+  }
+
+  list(options: { all?: boolean } = {}): ContainerSummary[] {
+    return this.records
+      .all()
+      .map((row) => this.refresh(row))
+      .filter((row) => options.all || row.state === 'running')
+      .map((row) => summary(row));
+  }
+
+  inspect(input: string): ContainerRow & { options: CreateOptions } {
+    const row = this.refresh(this.records.find(input));
+    return { ...row, options: JSON.parse(row.spec) as CreateOptions };
+  }
+
+  kill(input: string, signal = 'KILL'): void {
+    const row = this.refresh(this.records.find(input));
+    if (row.state !== 'running')
+      throw new FailedPrecondition(`kill container \`${input}\`: container is not running`);
+    runtimeCall(row.runtime, ['kill', row.id, signal.replace(/^SIG/, '')]);
+  }
+
+  /** STOPSIGNAL, then SIGKILL after `timeout` seconds, like `docker stop`. */
+  async stop(input: string, timeout?: number): Promise<ContainerRow> {
+    const row = this.refresh(this.records.find(input));
+    if (row.state !== 'running') return row;
+    const options = JSON.parse(row.spec) as CreateOptions;
+    const image = readImage(this.store, {
+      imageId: row.image_id,
+      manifestDigest: this.manifestOf(row.image_id),
+    });
+    const signal = (options.stopSignal ?? image.config.config?.StopSignal ?? 'TERM').replace(/^SIG/, '');
+    runtimeCall(row.runtime, ['kill', row.id, signal], { allowFail: true });
+    const seconds = timeout ?? options.stopTimeout ?? 10;
+    const deadline = Date.now() + seconds * 1000;
+    const exitFile = path.join(this.containerDir(row.id), 'exits', row.id);
+    while (Date.now() < deadline && !fs.existsSync(exitFile)) await sleep(10);
+    if (!fs.existsSync(exitFile)) {
+      runtimeCall(row.runtime, ['kill', row.id, 'KILL'], { allowFail: true });
+    }
+    await this.wait(row.id);
+    return this.records.get(row.id)!;
+  }
+
+  async remove(input: string, options: { force?: boolean } = {}): Promise<ContainerRow> {
+    const row = this.refresh(this.records.find(input));
+    if (row.state === 'running') {
+      if (!options.force) {
+        throw new FailedPrecondition(
+          `remove container \`${input}\`: container is running; stop it first or use --force`,
+          {
+            code: 'CONTAINER_RUNNING',
+          },
+        );
+      }
+      runtimeCall(row.runtime, ['kill', row.id, 'KILL'], { allowFail: true });
+      await this.wait(row.id);
+    }
+    this.teardown(row);
+    this.records.delete(row.id);
+    fs.rmSync(this.containerDir(row.id), { recursive: true, force: true });
+    return row;
+  }
+
+  /** Runs a command in a running container, with the caller's stdio. */
+  async exec(
+    input: string,
+    command: string[],
+    options: { tty?: boolean; env?: string[]; user?: string; workdir?: string } = {},
+  ): Promise<number> {
+    const row = this.refresh(this.records.find(input));
+    if (row.state !== 'running')
+      throw new FailedPrecondition(`exec in \`${input}\`: container is not running`);
+    if (command.length === 0) throw new InvalidArgument('exec: no command given');
+    const args = ['exec'];
+    if (options.tty) args.push('--tty');
+    for (const e of options.env ?? []) args.push('--env', e);
+    if (options.user) args.push('--user', options.user);
+    if (options.workdir) args.push('--cwd', options.workdir);
+    args.push(row.id, ...command);
+    return runtimeExec(row.runtime, args);
+  }
+
+  logs(
+    input: string,
+    options: { follow?: boolean; tail?: number; signal?: AbortSignal } = {},
+  ): AsyncIterable<LogLine> {
+    const row = this.records.find(input);
+    const file = path.join(this.containerDir(row.id), 'ctr.log');
+    return readLog(file, {
+      ...options,
+      done: () => {
+        const current = this.records.get(row.id);
+        return !current || this.refresh(current).state !== 'running';
+      },
+    });
+  }
+
+  /** conmon's exit command: record the exit, clean up, honour --rm and restart policies. */
+  async cleanup(id: string): Promise<void> {
+    const row = this.records.get(id);
+    if (!row) return;
+    const finished = await this.finish(id);
+    const options = JSON.parse(row.spec) as CreateOptions;
+    if (options.rm) {
+      await this.remove(id, { force: true });
+      return;
+    }
+    if (shouldRestart(options.restart, finished)) {
+      this.records.update(id, { restart_count: finished.restart_count + 1 });
+      await this.start(id);
+    }
+  }
+}
+
+function readExitCode(file: string): number | undefined {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    const code = Number(text);
+    return Number.isInteger(code) ? (code < 0 ? 255 : code) : undefined;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export function shouldRestart(policy: string | undefined, row: ContainerRow): boolean {
+  if (!policy || policy === 'no') return false;
+  if (policy === 'always' || policy === 'unless-stopped') return true;
+  const m = /^on-failure(?::(\d+))?$/.exec(policy);
+  if (!m) return false;
+  if (row.exit_code === 0) return false;
+  const max = m[1] === undefined ? Infinity : Number(m[1]);
+  return row.restart_count < max;
+}
+
+function validate(o: CreateOptions): void {
+  if (o.memory !== undefined) parseMemory(o.memory);
+  if (o.cpus !== undefined) parseCpus(o.cpus);
+  for (const u of o.ulimits ?? []) parseUlimit(u);
+  for (const p of o.publish ?? []) parsePublish(p);
+  for (const v of o.volumes ?? []) parseVolume(v);
+  if (
+    o.pidsLimit !== undefined &&
+    (!Number.isInteger(o.pidsLimit) || o.pidsLimit < -1 || o.pidsLimit === 0)
+  ) {
+    throw new InvalidArgument(`invalid pids limit \`${o.pidsLimit}\``);
+  }
+  if (o.restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(o.restart)) {
+    throw new InvalidArgument(
+      `invalid restart policy \`${o.restart}\` (no, always, unless-stopped, on-failure[:N])`,
+    );
+  }
+  if (o.name !== undefined) checkName(o.name);
+}
+
+function summary(row: ContainerRow): ContainerSummary {
+  const o = JSON.parse(row.spec) as CreateOptions;
+  return {
+    id: row.id,
+    name: row.name,
+    image: row.image_name,
+    imageId: row.image_id,
+    command: [...(o.entrypoint ?? []), ...(o.command ?? [])].join(' '),
+    created: row.created,
+    state: row.state,
+    exitCode: row.exit_code,
+    started: row.started,
+    finished: row.finished,
+    ports: (o.publish ?? []).flatMap(parsePublish),
+  };
+}
