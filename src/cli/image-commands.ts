@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import type { Engine } from '../engine.js';
 import { shortId } from '../oci/digest.js';
 import { familiarName, familiarString, parseReference } from '../oci/reference.js';
-import { InvalidArgument } from '../util/errors.js';
+import { InvalidArgument, NotFound } from '../util/errors.js';
 import { humanSize, timeAgo } from '../util/format.js';
 import { bool, list, needArgs, parseArgs, str } from './args.js';
 import { table } from './table.js';
@@ -102,7 +102,20 @@ export function inspectCommand(engine: Engine, argv: string[], out: Output): num
     'inspect',
   );
   needArgs(p, 'inspect', 1, Infinity, 'IMAGE [IMAGE...]');
-  const results = p.positionals.map((name) => engine.inspect(name));
+  const type = str(p, 'type');
+  if (type !== undefined && type !== 'image' && type !== 'container') {
+    throw new InvalidArgument(`inspect: unknown type \`${type}\` (image or container)`);
+  }
+  const results = p.positionals.map((name): unknown => {
+    if (type !== 'image') {
+      try {
+        return engine.runtime.inspect(name);
+      } catch (err) {
+        if (type === 'container' || !(err instanceof NotFound)) throw err;
+      }
+    }
+    return engine.inspect(name);
+  });
   out.stdout(`${JSON.stringify(results, null, 2)}\n`);
   return 0;
 }

@@ -29,6 +29,7 @@ import {
   waitCommand,
 } from './container-commands.js';
 import { CannotRun } from '../runtime/conmon.js';
+import { networkCommand, volumeCommand } from './network-commands.js';
 import { systemCommand } from './system-commands.js';
 
 type Command = (engine: Engine, argv: string[], out: Output) => Promise<number> | number;
@@ -55,6 +56,8 @@ const commands: Record<string, Command> = {
   rm: rmCommand,
   wait: waitCommand,
   container: containerCommand,
+  network: networkCommand,
+  volume: volumeCommand,
 };
 
 const USAGE = `Usage: skiff [--root DIR] [--debug] COMMAND
@@ -77,6 +80,8 @@ Containers:
   logs [-f] [--tail N] CONTAINER  what a container wrote
   exec [-it] CONTAINER CMD...     run a command in a running container
   container prune                 remove every stopped container
+  network create|ls|inspect|rm    user networks: containers on one find each other by name
+  volume create|ls|inspect|rm     named volumes (-v NAME:/path)
 
 System:
   system check                    verify every blob, layer and reference; exit 1 on damage
@@ -107,8 +112,8 @@ export async function main(argv: string[], out: Output = processOutput): Promise
   }
   const command = commands[verb];
   if (!command) {
-    out.stderr(`skiff: '${verb}' is not a skiff command; see 'skiff --help'\n`);
-    return 1;
+    out.stderr(`Error: unknown command \`${verb}\`; see 'skiff --help'\n`);
+    return 2;
   }
   let engine: Engine | undefined;
   try {

@@ -5,6 +5,8 @@
  * with their digests checked; layers are unpacked and checked against the config's diff IDs;
  * rows are written last. A failure leaves only unreferenced files, which `system prune` removes.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { decompress, detectCompression } from '../archive/compression.js';
 import { readTar } from '../archive/tar-reader.js';
 import { parseImageConfig } from '../oci/config.js';
@@ -15,6 +17,8 @@ import { hostPlatform, selectManifest } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import { InvalidArgument } from '../util/errors.js';
 import { peek } from '../util/streams.js';
+import { tempName } from '../util/atomic.js';
+import { ContentStore } from '../store/content-store.js';
 import type { Store } from '../store/store.js';
 import { commitImage, type Committed } from './commit.js';
 
@@ -30,6 +34,10 @@ export interface Loaded extends Committed {
 const MAX_META = 16 << 20;
 
 interface Archive {
+  /** Blobs of this archive, staged in tmp/ until the load succeeds: a failed load leaves none. */
+  staged: ContentStore;
+  /** Layers this load unpacked; removed again if the load fails. */
+  createdLayers: Digest[];
   /** Paths of small metadata files → bytes. */
   files: Map<string, Buffer>;
   /** Paths of stored blobs → their digest. */
@@ -46,24 +54,52 @@ export async function loadArchive(
   options: LoadOptions = {},
 ): Promise<Loaded[]> {
   return store.locked('shared', async () => {
-    const archive = await readArchive(store, source, options);
-    if (archive.files.has('index.json')) return loadOciLayout(store, archive, options);
-    if (archive.files.has('manifest.json')) return loadDockerArchive(store, archive, options);
-    throw new InvalidArgument(
-      'load archive: neither index.json (OCI layout) nor manifest.json (docker-archive) found',
-    );
+    const stagingDir = tempName(store.paths.tmp, 'load-');
+    fs.mkdirSync(path.join(stagingDir, 'sha256'), { recursive: true });
+    fs.mkdirSync(path.join(stagingDir, 'sha512'), { recursive: true });
+    const archive: Archive = {
+      staged: new ContentStore({ ...store.paths, blobs: stagingDir }),
+      createdLayers: [],
+      files: new Map(),
+      blobs: new Map(),
+      layers: new Map(),
+      links: new Map(),
+    };
+    try {
+      await readArchive(store, archive, source, options);
+      if (archive.files.has('index.json')) return await loadOciLayout(store, archive, options);
+      if (archive.files.has('manifest.json')) return await loadDockerArchive(store, archive, options);
+      throw new InvalidArgument(
+        'load archive: neither index.json (OCI layout) nor manifest.json (docker-archive) found',
+      );
+    } catch (err) {
+      forgetLayers(store, archive.createdLayers);
+      throw err;
+    } finally {
+      fs.rmSync(stagingDir, { recursive: true, force: true });
+    }
   });
+}
+
+/** Layers a failed load unpacked, unless an image (committed meanwhile) uses them. */
+function forgetLayers(store: Store, diffIds: Digest[]): void {
+  for (const diffId of diffIds) {
+    const used = store.meta.db.prepare('SELECT 1 FROM image_layers WHERE diff_id = ? LIMIT 1').get(diffId);
+    if (used) continue;
+    store.meta.deleteLayer(diffId);
+    store.layers.delete(diffId);
+  }
 }
 
 async function readArchive(
   store: Store,
+  archive: Archive,
   source: AsyncIterable<Buffer>,
   options: LoadOptions,
-): Promise<Archive> {
+): Promise<void> {
   const { head, stream } = await peek(source, 4);
   if (head.length === 0) throw new InvalidArgument('load archive: input is empty');
   const tar = readTar(decompress(stream, detectCompression(head), options), options);
-  const archive: Archive = { files: new Map(), blobs: new Map(), layers: new Map(), links: new Map() };
   for await (const { entry, body } of tar) {
     const name = entry.name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
     if (entry.type === 'symlink' || entry.type === 'hardlink') {
@@ -76,7 +112,7 @@ async function readArchive(
       const digest = `${blob[1]}:${blob[2]}`;
       if (!isDigest(digest))
         throw new InvalidArgument(`load archive: entry \`${name}\`: not a valid blob name`);
-      await store.content.ingest(body, { digest, size: entry.size }, options);
+      await archive.staged.ingest(body, { digest, size: entry.size }, options);
       archive.blobs.set(name, digest);
     } else if (name.endsWith('.tar')) {
       // A docker-archive layer: unpacked as it streams by, never stored as a blob.
@@ -86,6 +122,7 @@ async function readArchive(
         options,
       );
       store.meta.addLayer(unpacked);
+      if (unpacked.created) archive.createdLayers.push(unpacked.diffId);
       archive.layers.set(name, unpacked.diffId);
     } else if (entry.size <= MAX_META) {
       const chunks: Buffer[] = [];
@@ -93,7 +130,17 @@ async function readArchive(
       archive.files.set(name, Buffer.concat(chunks));
     }
   }
-  return archive;
+}
+
+/** Names the archive file in a parse error: "load archive: `index.json`: …". */
+function withFile<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InvalidArgument)
+      throw new InvalidArgument(`load archive: \`${name}\`: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 function parseJsonFile<T>(archive: Archive, name: string): T {
@@ -106,13 +153,25 @@ function parseJsonFile<T>(archive: Archive, name: string): T {
   }
 }
 
-/** Unpacks every layer not yet in the store, checking it against the config's diff ID. */
+interface LayerBlob {
+  digest: Digest;
+  diffId: Digest;
+  mediaType: string;
+  size: number;
+}
+
+/**
+ * Unpacks every layer not yet in the store, checking it against the config's diff ID.
+ * Returns the compressed blobs to keep once the image is committed.
+ */
 async function unpackLayers(
   store: Store,
+  archive: Archive,
   layers: { digest: Digest; mediaType?: string }[],
   diffIds: Digest[],
   options: LoadOptions,
-): Promise<void> {
+): Promise<LayerBlob[]> {
+  const keep: LayerBlob[] = [];
   if (layers.length !== diffIds.length) {
     throw new InvalidArgument(
       `load archive: ${layers.length} layers but the config lists ${diffIds.length} diff IDs`,
@@ -121,12 +180,13 @@ async function unpackLayers(
   for (const [i, layer] of layers.entries()) {
     const diffId = diffIds[i]!;
     if (!store.layers.has(diffId)) {
-      const { head, stream } = await peek(store.content.open(layer.digest, options), 4);
+      const { head, stream } = await peek(archive.staged.open(layer.digest, options), 4);
       const unpacked = await store.layers.unpack(decompress(stream, detectCompression(head), options), {
         expectDiffId: diffId,
         signal: options.signal,
       });
       store.meta.addLayer(unpacked);
+      if (unpacked.created) archive.createdLayers.push(unpacked.diffId);
     } else if (!store.meta.layer(diffId)) {
       // Unpacked by a run that died before recording it: the directory is complete (it was
       // renamed into place), only its row is missing.
@@ -136,23 +196,37 @@ async function unpackLayers(
     }
     const compression = layer.mediaType ? layerCompression(layer.mediaType) : undefined;
     if (compression !== undefined && compression !== 'none') {
-      store.meta.addLayerBlob({
+      keep.push({
         digest: layer.digest,
-        diff_id: diffId,
-        media_type: layer.mediaType!,
-        size: store.content.size(layer.digest),
+        diffId,
+        mediaType: layer.mediaType!,
+        size: archive.staged.size(layer.digest),
       });
     }
+  }
+  return keep;
+}
+
+/** Moves the kept layer blobs out of staging and records them: the last step before commit. */
+function keepLayerBlobs(store: Store, archive: Archive, blobs: LayerBlob[]): void {
+  for (const blob of blobs) {
+    if (!store.content.has(blob.digest)) store.content.adopt(archive.staged.path(blob.digest), blob.digest);
+    store.meta.addLayerBlob({
+      digest: blob.digest,
+      diff_id: blob.diffId,
+      media_type: blob.mediaType,
+      size: blob.size,
+    });
   }
 }
 
 async function loadOciLayout(store: Store, archive: Archive, options: LoadOptions): Promise<Loaded[]> {
   const indexBytes = archive.files.get('index.json')!;
-  const index = parseIndex(indexBytes);
+  const index = withFile('index.json', () => parseIndex(indexBytes));
   const loaded: Loaded[] = [];
   for (const [i, top] of index.manifests.entries()) {
     let descriptor = top;
-    let bytes = readBlob(store, archive, descriptor.digest, `index.json manifests[${i}]`);
+    let bytes = readBlob(archive, descriptor.digest, `index.json manifests[${i}]`);
     let parsed = parseManifestOrIndex(bytes, descriptor.mediaType);
     if (parsed.kind === 'index') {
       const chosen = selectManifest(parsed.index, hostPlatform());
@@ -161,22 +235,18 @@ async function loadOciLayout(store: Store, archive: Archive, options: LoadOption
           `load archive: index ${descriptor.digest} has no manifest for this platform`,
         );
       descriptor = chosen;
-      bytes = readBlob(store, archive, descriptor.digest, `index ${top.digest}`);
+      bytes = readBlob(archive, descriptor.digest, `index ${top.digest}`);
       parsed = parseManifestOrIndex(bytes, descriptor.mediaType);
       if (parsed.kind !== 'manifest')
         throw new InvalidArgument(`load archive: nested index ${descriptor.digest} is not supported`);
     }
     const manifest = parsed.manifest;
-    const configBytes = readBlob(
-      store,
-      archive,
-      manifest.config.digest,
-      `manifest ${descriptor.digest} config`,
-    );
+    const configBytes = readBlob(archive, manifest.config.digest, `manifest ${descriptor.digest} config`);
     const config = parseImageConfig(configBytes);
     for (const layer of manifest.layers)
       readBlobPresent(archive, layer.digest, `manifest ${descriptor.digest}`);
-    await unpackLayers(store, manifest.layers, config.rootfs.diff_ids, options);
+    const blobs = await unpackLayers(store, archive, manifest.layers, config.rootfs.diff_ids, options);
+    keepLayerBlobs(store, archive, blobs);
     const tags = imageName(top.annotations);
     const committed = await commitImage(store, {
       config: configBytes,
@@ -212,9 +282,9 @@ function readBlobPresent(archive: Archive, digest: Digest, where: string): void 
     throw new InvalidArgument(`load archive: ${where}: blob ${digest} is not in the archive`);
 }
 
-function readBlob(store: Store, archive: Archive, digest: Digest, where: string): Buffer {
+function readBlob(archive: Archive, digest: Digest, where: string): Buffer {
   readBlobPresent(archive, digest, where);
-  return store.content.readBytes(digest, MAX_META);
+  return archive.staged.readBytes(digest, MAX_META);
 }
 
 interface DockerManifestEntry {
@@ -237,7 +307,7 @@ async function loadDockerArchive(store: Store, archive: Archive, options: LoadOp
     }
     const configDigest = archive.blobs.get(item.Config);
     const configBytes = configDigest
-      ? store.content.readBytes(configDigest, MAX_META)
+      ? archive.staged.readBytes(configDigest, MAX_META)
       : archive.files.get(item.Config);
     if (!configBytes)
       throw new InvalidArgument(`load archive: ${where}.Config: \`${item.Config}\` is not in the archive`);
@@ -259,7 +329,7 @@ async function loadDockerArchive(store: Store, archive: Archive, options: LoadOp
           );
         }
       } else if (blob !== undefined) {
-        await unpackLayers(store, [{ digest: blob }], [diffIds[j]!], options);
+        await unpackLayers(store, archive, [{ digest: blob }], [diffIds[j]!], options);
       } else {
         throw new InvalidArgument(`load archive: ${where}.Layers: \`${path}\` is not in the archive`);
       }

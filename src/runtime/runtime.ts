@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readImage, resolveImage } from '../image/image.js';
+import type { ContainerConfig } from '../oci/config.js';
 import type { Store } from '../store/store.js';
 import { lock } from '../sys/flock.js';
 import { FailedPrecondition, InvalidArgument, errnoCode } from '../util/errors.js';
@@ -28,6 +29,7 @@ import { mountRootfs, unmountRootfs } from './rootfs.js';
 import { runtimeCall, runtimeExec } from './runtime-cli.js';
 import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from './spec.js';
 import { parseVolume, prepareMounts } from './volumes.js';
+import { Volumes } from './volume-store.js';
 
 export interface RuntimeOptions {
   /** argv that runs `skiff` with this store (for conmon's exit command). */
@@ -55,6 +57,7 @@ const LOG_SIZE_MAX = 10 * 1024 * 1024;
 export class Runtime {
   readonly records: ContainerRecords;
   readonly networks: NetworkManager;
+  readonly volumes: Volumes;
   private readonly dir: string;
 
   constructor(
@@ -65,6 +68,7 @@ export class Runtime {
     this.dir = path.join(store.paths.root, 'containers');
     fs.mkdirSync(this.dir, { recursive: true });
     this.networks = new NetworkManager(store.meta.db, path.join(store.paths.root, 'networks'));
+    this.volumes = new Volumes(store.meta.db, store.paths.root);
   }
 
   containerDir(id: string): string {
@@ -91,6 +95,10 @@ export class Runtime {
       state: 'created' as const,
     };
     this.records.insert(row);
+    for (const v of options.volumes ?? []) {
+      const parsed = parseVolume(v);
+      if (parsed.kind === 'volume') this.volumes.create(parsed.source, { ifMissing: true });
+    }
     fs.mkdirSync(this.containerDir(id), { recursive: true, mode: 0o700 });
     return this.records.get(id)!;
   }
@@ -163,7 +171,7 @@ export class Runtime {
   private specInput(
     row: ContainerRow,
     o: CreateOptions,
-    image: NonNullable<import('../oci/config.js').ImageConfig['config']>,
+    image: ContainerConfig,
     rootfs: string,
     attachment: ReturnType<NetworkManager['attach']>,
   ): SpecInput {

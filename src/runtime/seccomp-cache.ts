@@ -170,15 +170,21 @@ async function compile(
  */
 function runQuietly(binary: string, args: string[], stderrFile: string, signal?: AbortSignal): Promise<void> {
   const fd = fs.openSync(stderrFile, 'w');
+  let timer: NodeJS.Timeout | undefined;
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', fd], signal, timeout: 30_000 });
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', fd], signal });
+    // Not spawn's own `timeout`: its timer outlives a spawn that failed (ENOENT) by its full length.
+    timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.once('error', reject);
     child.once('exit', (code, sig) => {
       if (code === 0) return resolve();
       const text = fs.readFileSync(stderrFile, 'utf8').trim().split('\n').pop();
       reject(new Error(text || `exited with ${code ?? sig}`));
     });
-  }).finally(() => fs.closeSync(fd));
+  }).finally(() => {
+    clearTimeout(timer);
+    fs.closeSync(fd);
+  });
 }
 
 /** Last resort when `delete -f` failed: kill the throwaway init so no process is left behind. */

@@ -343,7 +343,7 @@ function mounts(input: SpecInput, privileged: boolean): Mount[] {
     if (!path.posix.isAbsolute(m.destination)) {
       throw new InvalidArgument(`invalid mount \`${m.destination}\`: destination must be an absolute path`);
     }
-    const destination = path.posix.normalize(m.destination);
+    const destination = path.posix.resolve('/', m.destination);
     const options = [...m.options];
     if (m.type === 'bind' && !options.includes('bind') && !options.includes('rbind'))
       options.unshift('rbind');

@@ -122,6 +122,16 @@ export class ContentStore {
     }
   }
 
+  /**
+   * Moves a verified blob file (from a staging store on the same filesystem) into place.
+   * The caller has checked its digest while writing it.
+   */
+  adopt(file: string, digest: Digest): void {
+    const final = this.path(digest);
+    fs.renameSync(file, final);
+    fsyncDir(path.dirname(final));
+  }
+
   delete(digest: Digest): number {
     const file = this.path(digest);
     try {

@@ -15,7 +15,10 @@ const SHUT_WR = 1;
  */
 export function connectSeqpacket(path: string): number {
   const slash = path.lastIndexOf('/');
-  const dirFd = fs.openSync(slash <= 0 ? '/' : path.slice(0, slash), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  const dirFd = fs.openSync(
+    slash <= 0 ? '/' : path.slice(0, slash),
+    fs.constants.O_RDONLY | fs.constants.O_DIRECTORY,
+  );
   try {
     const target = `/proc/self/fd/${dirFd}/${path.slice(slash + 1)}`;
     const addr = Buffer.alloc(110);

@@ -1,8 +1,9 @@
 /**
  * Host ports as the host's own sockets use them. Published ports are DNAT rules, not listening
  * sockets, so nothing fails by itself when a host process already listens on the port (it
- * would silently lose its traffic to the container): skiff checks /proc/net first, as Docker's
- * proxy would fail to bind. Random ports come from the kernel's ephemeral range.
+ * would silently lose its traffic to the container): skiff checks /proc/net for an explicit
+ * port, as Docker's proxy would fail to bind it. Random ports come from the kernel's ephemeral
+ * range.
  */
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
@@ -31,7 +32,11 @@ export function boundPorts(protocol: 'tcp' | 'udp'): Set<number> {
 
 export function ephemeralRange(): [number, number] {
   try {
-    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    const [lo, hi] = fs
+      .readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (lo && hi && lo <= hi) return [lo, hi];
   } catch {
     // fall through to the kernel's default
@@ -39,13 +44,12 @@ export function ephemeralRange(): [number, number] {
   return [32768, 60999];
 }
 
-/** A port in the ephemeral range that is neither bound on the host nor in `avoid`. */
-export function randomPort(protocol: 'tcp' | 'udp', avoid: ReadonlySet<number>): number | undefined {
+/** A port in the ephemeral range that is not in `avoid`. */
+export function randomPort(avoid: ReadonlySet<number>): number | undefined {
   const [lo, hi] = ephemeralRange();
-  const bound = boundPorts(protocol);
   for (let i = 0; i < 64; i++) {
     const p = randomInt(lo, hi + 1);
-    if (!bound.has(p) && !avoid.has(p)) return p;
+    if (!avoid.has(p)) return p;
   }
   return undefined;
 }

@@ -12,11 +12,16 @@ test('renderHosts: localhost, self first, others by address', () => {
   ]);
   const lines = text.trimEnd().split('\n');
   assert.equal(lines[0], '127.0.0.1\tlocalhost');
-  assert.deepEqual(lines.slice(-3), ['10.89.0.3\tweb-host web', '10.89.0.2\tdb database', '10.89.0.10\tcache']);
+  assert.deepEqual(lines.slice(-3), [
+    '10.89.0.3\tweb-host web',
+    '10.89.0.2\tdb database',
+    '10.89.0.10\tcache',
+  ]);
 });
 
 test('renderResolvConf drops loopback nameservers, keeps search and options', () => {
-  const host = '# generated\nnameserver 127.0.0.53\nnameserver 10.255.255.53\nnameserver ::1\nsearch lan\noptions edns0\n';
+  const host =
+    '# generated\nnameserver 127.0.0.53\nnameserver 10.255.255.53\nnameserver ::1\nsearch lan\noptions edns0\n';
   assert.equal(renderResolvConf(host), 'nameserver 10.255.255.53\nsearch lan\noptions edns0\n');
 });
 

@@ -1,18 +1,27 @@
 /**
  * Container networking: bridge networks (the default `bridge` and user networks), `host` and
- * `none`. Per attach it costs three short processes (two `ip -batch`, one `nft -f`) and a
- * detach one or two, instead of Podman's netavark with its ~30 iptables runs.
+ * `none`. An attach runs one `ip` process (plus one `nft` when it publishes ports); a detach
+ * runs none (plus one `nft` for ports). Podman's netavark runs ~30 iptables processes.
  *
  * Order of an attach, so that a detach at any point (kill -9 included) cleans up:
  *   1. endpoint row (reserves the address)   2. endpoint record (names the ports)
- *   3. bridge if missing, netns + veth      4. nft transaction (ruleset, port elements)
- *   5. resolv.conf, then every hosts file on the network (in the same DB write lock)
- * A failed attach detaches before it throws.
+ *   3. bridge and nft chains if the bridge is missing; netns, veth, addresses, route
+ *   4. port elements in the nft maps         5. resolv.conf, then every hosts file on the
+ *                                               network (under the DB write lock)
+ * A failed attach detaches before it throws. A detach removes in the reverse order and deletes
+ * the endpoint row last.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Database } from 'better-sqlite3';
-import { AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, errnoCode } from '../../util/errors.js';
+import {
+  AlreadyExists,
+  FailedPrecondition,
+  InvalidArgument,
+  NotFound,
+  errnoCode,
+} from '../../util/errors.js';
 import {
   containerDir,
   hasState,
@@ -36,7 +45,7 @@ import {
   vethName,
 } from './links.js';
 import { NetworkStore, type NetworkRow } from './network-store.js';
-import { applyRules, ensureScript, removePorts, type BridgeRule } from './nft-ruleset.js';
+import { addPorts, removePorts, syncRules, type BridgeRule } from './nft-ruleset.js';
 import { formatMapping, type PortMapping } from './publish.js';
 import {
   DEFAULT_POOL,
@@ -52,7 +61,6 @@ import {
   freeAddress,
   type Subnet,
 } from './subnet.js';
-import { runTool, oneLine } from './tools.js';
 
 export const DEFAULT_NETWORK = 'bridge';
 const RESERVED = new Set(['host', 'none', 'default']);
@@ -136,7 +144,8 @@ export class NetworkManager {
 
   remove(name: string): void {
     const what = `remove network \`${name}\``;
-    if (name === DEFAULT_NETWORK) throw new FailedPrecondition(`${what}: the default network cannot be removed`);
+    if (name === DEFAULT_NETWORK)
+      throw new FailedPrecondition(`${what}: the default network cannot be removed`);
     const check = (): NetworkRow => {
       const row = this.store.get(name);
       if (!row) throw new NotFound(`${what}: no such network`);
@@ -150,7 +159,7 @@ export class NetworkManager {
     const row = check();
     // Kernel first, row last: a crash in between leaves a row whose bridge the next attach recreates.
     deleteBridge(what, row.bridge);
-    this.syncRules(what, name);
+    syncRules(what, this.table, this.bridgeRules(name));
     this.store.write(() => {
       check();
       this.store.delete(name);
@@ -170,7 +179,8 @@ export class NetworkManager {
   }
 
   attach(containerId: string, options: AttachOptions): Attachment {
-    if (!CONTAINER_ID.test(containerId)) throw new InvalidArgument(`attach \`${containerId}\`: invalid container ID`);
+    if (!CONTAINER_ID.test(containerId))
+      throw new InvalidArgument(`attach \`${containerId}\`: invalid container ID`);
     const what = `attach \`${containerId.slice(0, 12)}\``;
     // Left over from an attach or run that never reached its detach (kill -9, power loss).
     if (this.hasLeftovers(containerId)) this.detach(containerId);
@@ -182,7 +192,10 @@ export class NetworkManager {
       ports: [] as PortMapping[],
     };
     fs.mkdirSync(containerDir(this.stateDir, containerId), { recursive: true });
-    const files = { hostsFile: hostsPath(this.stateDir, containerId), resolvConf: resolvConfPath(this.stateDir, containerId) };
+    const files = {
+      hostsFile: hostsPath(this.stateDir, containerId),
+      resolvConf: resolvConfPath(this.stateDir, containerId),
+    };
     try {
       if (options.network === 'host') {
         writeRecord(this.stateDir, { ...base, mode: 'host' });
@@ -210,14 +223,17 @@ export class NetworkManager {
   }
 
   detach(containerId: string): void {
-    if (!CONTAINER_ID.test(containerId)) throw new InvalidArgument(`detach \`${containerId}\`: invalid container ID`);
+    if (!CONTAINER_ID.test(containerId))
+      throw new InvalidArgument(`detach \`${containerId}\`: invalid container ID`);
     const what = `detach \`${containerId.slice(0, 12)}\``;
     const record = readRecord(this.stateDir, containerId);
     deleteEndpoint(what, containerId);
     if (record?.ip && record.ports.length > 0 && !removePorts(this.table, record.ports, record.ip)) {
       // Keep the row and record: releasing the address now would let a new container inherit
       // the stale DNAT element. A later detach retries.
-      throw new FailedPrecondition(`${what}: could not remove its published ports from nft table \`${this.table}\``);
+      throw new FailedPrecondition(
+        `${what}: could not remove its published ports from nft table \`${this.table}\``,
+      );
     }
     this.store.write(() => {
       const networks = new Set(this.store.networksOf(containerId));
@@ -239,7 +255,8 @@ export class NetworkManager {
     const { ip, mac } = this.store.write(() => {
       const used = new Set(this.store.usedIps(net.name).map((s) => parseIp(s)!));
       const addr = freeAddress(subnet, used);
-      if (addr === undefined) throw new FailedPrecondition(`${what}: no free address in ${net.subnet} (network \`${net.name}\`)`);
+      if (addr === undefined)
+        throw new FailedPrecondition(`${what}: no free address in ${net.subnet} (network \`${net.name}\`)`);
       const e = { ip: formatIp(addr), mac: macFor(addr) };
       this.store.insertEndpoint({
         container_id: base.containerId,
@@ -253,9 +270,21 @@ export class NetworkManager {
 
     const record: EndpointRecord = { ...base, network: net.name, ip, ports: resolvePorts(what, requested) };
     writeRecord(this.stateDir, record);
-    ensureBridge(what, { bridge: net.bridge, mac: macFor(gatewayOf(subnet)), gatewayCidr: `${net.gateway}/${subnet.prefix}` });
-    createEndpoint(what, { containerId: base.containerId, bridge: net.bridge, mac, ipCidr: `${ip}/${subnet.prefix}`, gateway: net.gateway });
-    this.publish(what, record, requested);
+    const bridge = {
+      bridge: net.bridge,
+      mac: macFor(gatewayOf(subnet)),
+      gatewayCidr: `${net.gateway}/${subnet.prefix}`,
+    };
+    if (ensureBridge(what, bridge)) syncRules(what, this.table, this.bridgeRules());
+    createEndpoint(what, {
+      containerId: base.containerId,
+      bridge: net.bridge,
+      mac,
+      ipCidr: `${ip}/${subnet.prefix}`,
+      gateway: net.gateway,
+      scriptFile: path.join(containerDir(this.stateDir, base.containerId), 'netns.ip'),
+    });
+    if (record.ports.length > 0) this.publish(what, record, requested);
 
     const hostsFile = hostsPath(this.stateDir, base.containerId);
     const resolvConf = resolvConfPath(this.stateDir, base.containerId);
@@ -275,16 +304,27 @@ export class NetworkManager {
   }
 
   /**
-   * One nft transaction: ruleset and this container's port elements. A random port another
-   * container took between our pick and the commit is picked again; an explicit one is an error.
+   * This container's port elements, one nft transaction. A random port another container took
+   * between our pick and the commit is picked again; an explicit one is an error. A missing
+   * table (deleted behind our back) is rebuilt once.
    */
   private publish(what: string, record: EndpointRecord, requested: readonly PortMapping[]): void {
+    let rebuilt = false;
     for (let attempt = 0; ; attempt++) {
-      const { taken } = applyRules(what, this.table, this.bridgeRules(), record.ports, record.ip!);
-      if (taken.length === 0) return;
+      const { taken, noTable } = addPorts(what, this.table, record.ports, record.ip!);
+      if (noTable && !rebuilt) {
+        syncRules(what, this.table, this.bridgeRules());
+        rebuilt = true;
+        continue;
+      }
+      if (taken.length === 0 && !noTable) return;
+      if (noTable)
+        throw new FailedPrecondition(`${what}: nft table \`${this.table}\` vanished while publishing ports`);
       const explicit = taken.find((m) => requested[record.ports.indexOf(m)]?.hostPort !== 0);
       if (explicit || attempt >= 4) {
-        throw new AlreadyExists(`publish \`${formatMapping(explicit ?? taken[0]!)}\`: port is already allocated`);
+        throw new AlreadyExists(
+          `publish \`${formatMapping(explicit ?? taken[0]!)}\`: port is already allocated`,
+        );
       }
       record.ports = resolvePorts(what, requested);
       writeRecord(this.stateDir, record);
@@ -296,12 +336,6 @@ export class NetworkManager {
       .all()
       .filter((n) => n.name !== except)
       .map((n) => ({ bridge: n.bridge, subnet: n.subnet }));
-  }
-
-  /** Rewrites the chains without `except` (a network being removed). */
-  private syncRules(what: string, except: string): void {
-    const r = runTool('nft', ['-f', '-'], ensureScript(this.table, this.bridgeRules(except)).join('\n') + '\n');
-    if (r.status !== 0) throw new FailedPrecondition(`${what}: nft: ${oneLine(r.stderr)}`);
   }
 
   /** Rewrites the hosts file of every container on `network`; call inside a write transaction. */
@@ -335,7 +369,8 @@ export class NetworkManager {
   private ensureDefault(): void {
     if (this.store.get(DEFAULT_NETWORK)) return;
     this.store.write(() => {
-      if (!this.store.get(DEFAULT_NETWORK)) this.insertNetwork('create network `bridge`', DEFAULT_NETWORK, undefined);
+      if (!this.store.get(DEFAULT_NETWORK))
+        this.insertNetwork('create network `bridge`', DEFAULT_NETWORK, undefined);
     });
   }
 
@@ -345,7 +380,10 @@ export class NetworkManager {
     let subnet = wanted;
     if (subnet) {
       const clash = rows.find((r) => overlaps(parseSubnet(r.subnet), subnet!));
-      if (clash) throw new FailedPrecondition(`${what}: subnet ${formatSubnet(subnet)} overlaps network \`${clash.name}\` (${clash.subnet})`);
+      if (clash)
+        throw new FailedPrecondition(
+          `${what}: subnet ${formatSubnet(subnet)} overlaps network \`${clash.name}\` (${clash.subnet})`,
+        );
     } else {
       // Also avoid the host's routes: another skiff root's bridges, VPNs, the LAN.
       subnet = pickSubnet(this.pool, [...rows.map((r) => parseSubnet(r.subnet)), ...hostRoutes()]);
@@ -355,7 +393,8 @@ export class NetworkManager {
     let n = 0;
     while (bridges.has(`${this.bridgePrefix}${n}`) || linkExists(`${this.bridgePrefix}${n}`)) n++;
     const bridge = `${this.bridgePrefix}${n}`;
-    if (bridge.length > 15) throw new FailedPrecondition(`${what}: bridge name \`${bridge}\` is longer than 15 characters`);
+    if (bridge.length > 15)
+      throw new FailedPrecondition(`${what}: bridge name \`${bridge}\` is longer than 15 characters`);
     const row: NetworkRow = {
       name,
       id: randomBytes(32).toString('hex'),
@@ -401,19 +440,26 @@ function checkPorts(ports: readonly PortMapping[]): PortMapping[] {
   return [...ports];
 }
 
-/** Fixes random host ports and checks explicit ones against the host's own sockets. */
+/**
+ * Fixes random host ports and checks explicit ones against the host's own listening sockets.
+ * Random ports skip that check: reading /proc/net/tcp{,6} walks the whole TCP hash table (~8 ms
+ * each on this 24 GiB machine however few sockets exist), and a host process that happens to
+ * listen on a random ephemeral port is improbable; a clash with another container is caught
+ * by nft either way.
+ */
 function resolvePorts(what: string, requested: readonly PortMapping[]): PortMapping[] {
   const picked = { tcp: new Set<number>(), udp: new Set<number>() };
   for (const m of requested) if (m.hostPort !== 0) picked[m.protocol].add(m.hostPort);
-  const bound = { tcp: boundPorts('tcp'), udp: boundPorts('udp') };
+  const bound: { tcp?: Set<number>; udp?: Set<number> } = {};
   return requested.map((m) => {
     if (m.hostPort !== 0) {
-      if (bound[m.protocol].has(m.hostPort)) {
+      const ports = (bound[m.protocol] ??= boundPorts(m.protocol));
+      if (ports.has(m.hostPort)) {
         throw new AlreadyExists(`publish \`${formatMapping(m)}\`: address already in use on the host`);
       }
       return { ...m };
     }
-    const port = randomPort(m.protocol, picked[m.protocol]);
+    const port = randomPort(picked[m.protocol]);
     if (port === undefined) throw new FailedPrecondition(`${what}: no free ${m.protocol} port on the host`);
     picked[m.protocol].add(port);
     return { ...m, hostPort: port };

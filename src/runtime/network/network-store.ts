@@ -71,14 +71,16 @@ export class NetworkStore {
   /** Every endpoint row of a container, even if the container row is gone (no join). */
   networksOf(containerId: string): string[] {
     return (
-      this.db.prepare('SELECT network FROM endpoints WHERE container_id = ?').all(containerId) as { network: string }[]
+      this.db.prepare('SELECT network FROM endpoints WHERE container_id = ?').all(containerId) as {
+        network: string;
+      }[]
     ).map((r) => r.network);
   }
 
   usedIps(network: string): string[] {
-    return (this.db.prepare('SELECT ip FROM endpoints WHERE network = ?').all(network) as { ip: string }[]).map(
-      (r) => r.ip,
-    );
+    return (
+      this.db.prepare('SELECT ip FROM endpoints WHERE network = ?').all(network) as { ip: string }[]
+    ).map((r) => r.ip);
   }
 
   insertEndpoint(e: Omit<EndpointRow, 'name'>): void {

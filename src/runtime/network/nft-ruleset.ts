@@ -9,9 +9,10 @@
  *                 oifname B, saddr 127/8 or S, DNATed → masquerade   (localhost and hairpin replies)
  *                 oifname != B, saddr S → masquerade                 (outbound NAT)
  *
- * The base chains are flushed and rewritten from the database in every ensuring transaction:
- * it is atomic, idempotent, and heals a table someone flushed. Map elements are never rewritten
- * that way; they belong to the containers that added them.
+ * The chains are flushed and rewritten from the database in one transaction (atomic,
+ * idempotent) when a bridge is created (first container on a network after boot), when a
+ * network is removed, and when a port cannot be added because the table is gone. Map elements
+ * are never rewritten that way; they belong to the containers that added them.
  */
 import type { PortMapping } from './publish.js';
 import { runTool, oneLine } from './tools.js';
@@ -34,7 +35,8 @@ export function ensureScript(table: string, bridges: readonly BridgeRule[]): str
     `add chain ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `add chain ${t} published`,
   ];
-  for (const chain of ['prerouting', 'output', 'postrouting', 'published']) lines.push(`flush chain ${t} ${chain}`);
+  for (const chain of ['prerouting', 'output', 'postrouting', 'published'])
+    lines.push(`flush chain ${t} ${chain}`);
   lines.push(
     `add rule ${t} prerouting fib daddr type local jump published`,
     `add rule ${t} output fib daddr type local jump published`,
@@ -56,34 +58,37 @@ function element(table: string, m: PortMapping, ip: string, withValue: boolean):
   return `inet ${table} ${map} { ${key}${withValue ? ` : ${ip} . ${m.containerPort}` : ''} }`;
 }
 
-export interface ApplyResult {
+export interface AddResult {
   /** Mappings whose host port another container already holds. */
   taken: PortMapping[];
+  /** The table or its maps do not exist (never ensured, or someone deleted them). */
+  noTable: boolean;
 }
 
 /**
- * One transaction: ensure the table, then `create` (fail if present) an element per mapping.
- * A held port aborts the whole transaction; the caller learns which mappings collided.
+ * One transaction that `create`s (fails if present) an element per mapping, so a held port
+ * aborts it whole and the caller learns which mappings collided. Only additions: on this
+ * kernel a transaction that deletes or updates a chain costs an RCU grace period (~10 ms, paid
+ * when nft closes its socket); pure additions do not.
  */
-export function applyRules(
-  what: string,
-  table: string,
-  bridges: readonly BridgeRule[],
-  ports: readonly PortMapping[],
-  ip: string,
-): ApplyResult {
-  const lines = ensureScript(table, bridges);
-  const first = lines.length + 1;
-  for (const m of ports) lines.push(`create element ${element(table, m, ip, true)}`);
-  const r = runTool('nft', ['-f', '-'], lines.join('\n') + '\n');
-  if (r.status === 0) return { taken: [] };
+export function addPorts(what: string, table: string, ports: readonly PortMapping[], ip: string): AddResult {
+  const script = ports.map((m) => `create element ${element(table, m, ip, true)}`);
+  const r = runTool('nft', ['-f', '-'], script.join('\n') + '\n');
+  if (r.status === 0) return { taken: [], noTable: false };
   const taken: PortMapping[] = [];
   for (const m of r.stderr.matchAll(/:(\d+):[\d-]+: Error: Could not process rule: File exists/g)) {
-    const mapping = ports[Number(m[1]) - first];
+    const mapping = ports[Number(m[1]) - 1];
     if (mapping) taken.push(mapping);
   }
-  if (taken.length > 0) return { taken };
+  if (taken.length > 0) return { taken, noTable: false };
+  if (/No such file or directory/.test(r.stderr)) return { taken: [], noTable: true };
   throw new FailedPrecondition(`${what}: nft: ${oneLine(r.stderr)}`);
+}
+
+/** Creates the table if needed and rewrites its chains for `bridges`: one transaction. */
+export function syncRules(what: string, table: string, bridges: readonly BridgeRule[]): void {
+  const r = runTool('nft', ['-f', '-'], ensureScript(table, bridges).join('\n') + '\n');
+  if (r.status !== 0) throw new FailedPrecondition(`${what}: nft: ${oneLine(r.stderr)}`);
 }
 
 /**

@@ -44,7 +44,11 @@ export function parsePublish(s: string): PortMapping[] {
   const host = hostPart === '' ? undefined : parseRange(hostPart, true, fail);
   const count = container[1] - container[0] + 1;
   if (host && host[1] - host[0] + 1 !== count) {
-    fail(host[0] === host[1] && count > 1 ? 'a container port range needs a host port range' : 'port ranges differ in length');
+    fail(
+      host[0] === host[1] && count > 1
+        ? 'a container port range needs a host port range'
+        : 'port ranges differ in length',
+    );
   }
   const mappings: PortMapping[] = [];
   for (let i = 0; i < count; i++) {

@@ -32,7 +32,11 @@ test('subnets: parse, gateway, free address, overlap', () => {
   assert.equal(formatIp(freeAddress(s, new Set())!), '10.89.3.2');
   assert.equal(formatIp(freeAddress(s, new Set([parseIp('10.89.3.2')!]))!), '10.89.3.3');
   const tiny = parseSubnet('10.0.0.0/30');
-  assert.equal(freeAddress(tiny, new Set([parseIp('10.0.0.2')!])), undefined, 'broadcast is never handed out');
+  assert.equal(
+    freeAddress(tiny, new Set([parseIp('10.0.0.2')!])),
+    undefined,
+    'broadcast is never handed out',
+  );
   assert.ok(overlaps(parseSubnet('10.89.0.0/16'), s));
   assert.ok(!overlaps(parseSubnet('10.89.2.0/24'), s));
   for (const bad of ['10.89.0.0', '10.89.0.0/33', '10.89.0.0/31', '10.89.0.5/24', 'x/24', '10.89.0.0/24/1']) {

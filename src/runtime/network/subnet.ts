@@ -53,7 +53,8 @@ export function parseSubnet(s: string): Subnet {
   if (!/^\d{1,2}$/.test(bits!)) fail('bad prefix length');
   const prefix = Number(bits);
   if (prefix < 8 || prefix > 30) fail('prefix length must be between 8 and 30');
-  if ((base & ~mask(prefix)) >>> 0 !== 0) fail(`host bits set (did you mean ${formatIp((base & mask(prefix)) >>> 0)}/${prefix}?)`);
+  if ((base & ~mask(prefix)) >>> 0 !== 0)
+    fail(`host bits set (did you mean ${formatIp((base & mask(prefix)) >>> 0)}/${prefix}?)`);
   return { base, prefix };
 }
 
@@ -66,12 +67,12 @@ export function size(s: Subnet): number {
 }
 
 export function contains(s: Subnet, ip: number): boolean {
-  return ((ip & mask(s.prefix)) >>> 0) === s.base;
+  return (ip & mask(s.prefix)) >>> 0 === s.base;
 }
 
 export function overlaps(a: Subnet, b: Subnet): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.base & mask(p)) >>> 0) === ((b.base & mask(p)) >>> 0);
+  return (a.base & mask(p)) >>> 0 === (b.base & mask(p)) >>> 0;
 }
 
 /** The gateway is the first address, the bridge's own. */

@@ -16,7 +16,7 @@ const SEARCH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
 const found = new Map<string, string>();
 
 /** Absolute path of `name`: the sbin directories are not on every root PATH. */
-function locate(name: string): string {
+export function toolPath(name: 'ip' | 'nft'): string {
   let file = found.get(name);
   if (file) return file;
   file = SEARCH.map((dir) => `${dir}/${name}`).find((f) => fs.existsSync(f));
@@ -30,7 +30,11 @@ function locate(name: string): string {
 
 /** Runs `tool args…` with `script` on stdin; never throws on a non-zero status. */
 export function runTool(tool: 'ip' | 'nft', args: string[], script: string): ToolResult {
-  const r = spawnSync(locate(tool), args, { input: script, encoding: 'utf8', stdio: ['pipe', 'ignore', 'pipe'] });
+  const r = spawnSync(toolPath(tool), args, {
+    input: script,
+    encoding: 'utf8',
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   if (r.error) throw new Unavailable(`run \`${tool}\`: ${r.error.message}`, { cause: r.error });
   return { status: r.status ?? 128, stderr: r.stderr.trim() };
 }
@@ -49,5 +53,11 @@ export function failedLines(stderr: string): Set<number> {
 }
 
 export function oneLine(stderr: string): string {
-  return stderr.split('\n').filter((l) => l.trim() !== '').slice(0, 3).join('; ') || 'failed';
+  return (
+    stderr
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .slice(0, 3)
+      .join('; ') || 'failed'
+  );
 }
