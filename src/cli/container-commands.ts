@@ -153,8 +153,10 @@ async function runAttached(engine: Engine, id: string, options: CreateOptions, o
   } finally {
     attached?.close();
     process.stdout.off('resize', onResize);
-    if (tty && process.stdin.isTTY && options.interactive) process.stdin.setRawMode(false);
-    process.stdin.pause();
+    if (options.interactive) {
+      if (tty && process.stdin.isTTY) process.stdin.setRawMode(false);
+      process.stdin.pause();
+    }
     if (options.rm)
       await runtime.remove(id, { force: true }).catch((err: Error) => out.stderr(`${err.message}\n`));
   }

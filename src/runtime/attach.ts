@@ -25,7 +25,9 @@ export interface Attached {
 export function attach(bundle: string, streams: AttachStreams): Attached {
   const fd = connectSeqpacket(path.join(bundle, 'attach'));
   // One packet per read needs a buffer larger than conmon's 8192-byte payload plus the id byte.
-  const socket = fs.createReadStream('', { fd, highWaterMark: 65536, autoClose: false });
+  // The stream owns the fd from here: destroy() closes it once any read in flight is done.
+  // Closing it ourselves as well would let that later close hit a reused fd number.
+  const socket = fs.createReadStream('', { fd, highWaterMark: 65536, autoClose: true });
   let closed = false;
   const close = () => {
     if (closed) return;
@@ -33,11 +35,6 @@ export function attach(bundle: string, streams: AttachStreams): Attached {
     streams.stdin?.off('data', onInput);
     streams.stdin?.off('end', onInputEnd);
     socket.destroy();
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // Already closed with the stream.
-    }
   };
   const onInput = (chunk: Buffer) => {
     if (closed) return;

@@ -202,7 +202,11 @@ export class Runtime {
           : attachment.netnsPath
             ? { kind: 'path', path: attachment.netnsPath }
             : { kind: 'new' },
-      files: { hosts: attachment.hostsFile, resolvConf: attachment.resolvConf },
+      files: {
+        hosts: attachment.hostsFile,
+        resolvConf: attachment.resolvConf,
+        hostname: hostnameFile(this.containerDir(row.id), o.hostname ?? row.id.slice(0, 12)),
+      },
       cgroupsPath: `/skiff/${row.id}`,
       stopSignal: o.stopSignal ?? image.StopSignal,
       annotations: { 'io.skiff.name': row.name },
@@ -390,6 +394,13 @@ export class Runtime {
       await this.start(id);
     }
   }
+}
+
+/** /etc/hostname for the container, bind-mounted like Podman's. */
+function hostnameFile(dir: string, hostname: string): string {
+  const file = path.join(dir, 'hostname');
+  fs.writeFileSync(file, `${hostname}\n`);
+  return file;
 }
 
 function readExitCode(file: string): number | undefined {

@@ -11,7 +11,7 @@ const SHUT_WR = 1;
  * open. The path is reached through /proc/self/fd/<dirfd>/<name>, which dodges the 108-byte
  * sun_path limit for long bundle paths. Returns the socket's fd: read it with
  * fs.createReadStream(null, { fd, highWaterMark ≥ 8193 }) (one packet per chunk), write
- * it with fs.writeSync, close it with fs.closeSync.
+ * it with fs.writeSync; let the stream close it (destroy()), never close it twice.
  */
 export function connectSeqpacket(path: string): number {
   const slash = path.lastIndexOf('/');

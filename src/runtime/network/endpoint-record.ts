@@ -64,3 +64,25 @@ export function hasState(stateDir: string, containerId: string): boolean {
 export function removeContainerDir(stateDir: string, containerId: string): void {
   fs.rmSync(containerDir(stateDir, containerId), { recursive: true, force: true });
 }
+
+/**
+ * The address last handed out on a network, so the next attach does not reuse it at once. A
+ * lost or stale file only means the search starts elsewhere.
+ */
+export function readLastAddress(stateDir: string, network: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(stateDir, 'last-address', network), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeLastAddress(stateDir: string, network: string, ip: string | undefined): void {
+  const file = path.join(stateDir, 'last-address', network);
+  if (ip === undefined) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, ip + '\n');
+}

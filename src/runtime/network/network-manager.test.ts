@@ -361,30 +361,39 @@ describe('NetworkManager (root, real kernel)', { skip }, () => {
       process.stdout.write('done\\n');
       setTimeout(() => {}, 10000);
     `;
+    // Even runs kill the process group (ip dies too, maybe halfway); odd runs kill only node,
+    // as `kill -9 <skiff pid>` does: its `ip` child then finishes on its own, and the later
+    // `rm -f` finds a complete endpoint.
     let finished = 0;
-    for (const delay of [0, 3, 6, 9, 12, 16, 20, 30, 45]) {
+    const delays = [0, 4, 8, 12, 16, 20, 30, 45, 150];
+    for (const [i, delay] of delays.entries()) {
       const id = container(`victim${delay}`);
       const child = spawn(
         process.execPath,
         ['--input-type=module', '-e', script, path.join(dir, 'skiff.db'), path.join(dir, 'networks'), id],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+        { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
       );
+      const kill = (): void => {
+        if (i % 2 === 0) process.kill(-child.pid!, 'SIGKILL');
+        else child.kill('SIGKILL');
+      };
       let out = '';
       await new Promise<void>((resolve) => {
         child.stdout!.on('data', (d: Buffer) => {
           out += d.toString();
-          if (out.includes('ready')) setTimeout(() => child.kill('SIGKILL'), delay);
+          if (out.includes('ready')) setTimeout(kill, delay);
         });
         child.on('exit', () => resolve());
       });
       if (out.includes('done')) finished++;
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, 300));
       const ip = (
         db.prepare('SELECT ip FROM endpoints WHERE container_id = ?').get(id) as { ip?: string } | undefined
       )?.ip;
       nm.detach(id);
       await assertGone(id, ip);
     }
-    console.log(`# kill -9 runs: ${finished} of 9 finished the attach before the kill`);
+    console.log(`# kill -9 runs: ${finished} of ${delays.length} finished the attach before the kill`);
   });
 
   test('attach + detach timing (no assertion)', () => {

@@ -11,7 +11,6 @@
  * A failed attach detaches before it throws. A detach removes in the reverse order and deletes
  * the endpoint row last.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
@@ -26,13 +25,15 @@ import {
   containerDir,
   hasState,
   hostsPath,
+  readLastAddress,
   readRecord,
   removeContainerDir,
   resolvConfPath,
+  writeLastAddress,
   writeRecord,
   type EndpointRecord,
 } from './endpoint-record.js';
-import { boundPorts, randomPort } from './host-ports.js';
+import { checkPorts, resolvePorts } from './host-ports.js';
 import { readHostFile, renderHosts, renderResolvConf, writeInPlace, type HostEntry } from './hosts-file.js';
 import {
   createEndpoint,
@@ -47,17 +48,14 @@ import {
 import { NetworkStore, type NetworkRow } from './network-store.js';
 import { addPorts, removePorts, syncRules, type BridgeRule } from './nft-ruleset.js';
 import { formatMapping, type PortMapping } from './publish.js';
+import { planNetwork } from './network-plan.js';
 import {
   DEFAULT_POOL,
   formatIp,
-  formatSubnet,
   gatewayOf,
-  hostRoutes,
   macFor,
-  overlaps,
   parseIp,
   parseSubnet,
-  pickSubnet,
   freeAddress,
   type Subnet,
 } from './subnet.js';
@@ -164,6 +162,7 @@ export class NetworkManager {
       check();
       this.store.delete(name);
     });
+    writeLastAddress(this.stateDir, name, undefined);
   }
 
   list(): NetworkInfo[] {
@@ -254,10 +253,12 @@ export class NetworkManager {
 
     const { ip, mac } = this.store.write(() => {
       const used = new Set(this.store.usedIps(net.name).map((s) => parseIp(s)!));
-      const addr = freeAddress(subnet, used);
+      const last = readLastAddress(this.stateDir, net.name);
+      const addr = freeAddress(subnet, used, last === undefined ? undefined : parseIp(last));
       if (addr === undefined)
         throw new FailedPrecondition(`${what}: no free address in ${net.subnet} (network \`${net.name}\`)`);
       const e = { ip: formatIp(addr), mac: macFor(addr) };
+      writeLastAddress(this.stateDir, net.name, e.ip);
       this.store.insertEndpoint({
         container_id: base.containerId,
         network: net.name,
@@ -376,34 +377,12 @@ export class NetworkManager {
 
   /** Inside a write transaction: picks subnet and bridge name and inserts the row. */
   private insertNetwork(what: string, name: string, wanted: Subnet | undefined): NetworkRow {
-    const rows = this.store.all();
-    let subnet = wanted;
-    if (subnet) {
-      const clash = rows.find((r) => overlaps(parseSubnet(r.subnet), subnet!));
-      if (clash)
-        throw new FailedPrecondition(
-          `${what}: subnet ${formatSubnet(subnet)} overlaps network \`${clash.name}\` (${clash.subnet})`,
-        );
-    } else {
-      // Also avoid the host's routes: another skiff root's bridges, VPNs, the LAN.
-      subnet = pickSubnet(this.pool, [...rows.map((r) => parseSubnet(r.subnet)), ...hostRoutes()]);
-      if (!subnet) throw new FailedPrecondition(`${what}: no free /24 left in ${formatSubnet(this.pool)}`);
-    }
-    const bridges = new Set(rows.map((r) => r.bridge));
-    let n = 0;
-    while (bridges.has(`${this.bridgePrefix}${n}`) || linkExists(`${this.bridgePrefix}${n}`)) n++;
-    const bridge = `${this.bridgePrefix}${n}`;
-    if (bridge.length > 15)
-      throw new FailedPrecondition(`${what}: bridge name \`${bridge}\` is longer than 15 characters`);
-    const row: NetworkRow = {
-      name,
-      id: randomBytes(32).toString('hex'),
-      driver: 'bridge',
-      bridge,
-      subnet: formatSubnet(subnet),
-      gateway: formatIp(gatewayOf(subnet)),
-      created: new Date().toISOString(),
-    };
+    const row = planNetwork(what, name, {
+      existing: this.store.all(),
+      wanted,
+      pool: this.pool,
+      bridgePrefix: this.bridgePrefix,
+    });
     this.store.insert(row);
     return row;
   }
@@ -422,46 +401,4 @@ export class NetworkManager {
         .map((e) => ({ id: e.container_id, name: e.name, ip: e.ip, mac: e.mac })),
     };
   }
-}
-
-/** Rejects two mappings of one host port and protocol on overlapping host addresses. */
-function checkPorts(ports: readonly PortMapping[]): PortMapping[] {
-  const seen = new Map<string, string[]>();
-  for (const m of ports) {
-    if (m.hostPort === 0) continue;
-    const key = `${m.hostPort}/${m.protocol}`;
-    const ip = m.hostIp ?? '0.0.0.0';
-    const ips = seen.get(key) ?? [];
-    if (ips.some((other) => other === ip || other === '0.0.0.0' || ip === '0.0.0.0')) {
-      throw new InvalidArgument(`publish \`${formatMapping(m)}\`: host port given twice`);
-    }
-    seen.set(key, [...ips, ip]);
-  }
-  return [...ports];
-}
-
-/**
- * Fixes random host ports and checks explicit ones against the host's own listening sockets.
- * Random ports skip that check: reading /proc/net/tcp{,6} walks the whole TCP hash table (~8 ms
- * each on this 24 GiB machine however few sockets exist), and a host process that happens to
- * listen on a random ephemeral port is improbable; a clash with another container is caught
- * by nft either way.
- */
-function resolvePorts(what: string, requested: readonly PortMapping[]): PortMapping[] {
-  const picked = { tcp: new Set<number>(), udp: new Set<number>() };
-  for (const m of requested) if (m.hostPort !== 0) picked[m.protocol].add(m.hostPort);
-  const bound: { tcp?: Set<number>; udp?: Set<number> } = {};
-  return requested.map((m) => {
-    if (m.hostPort !== 0) {
-      const ports = (bound[m.protocol] ??= boundPorts(m.protocol));
-      if (ports.has(m.hostPort)) {
-        throw new AlreadyExists(`publish \`${formatMapping(m)}\`: address already in use on the host`);
-      }
-      return { ...m };
-    }
-    const port = randomPort(picked[m.protocol]);
-    if (port === undefined) throw new FailedPrecondition(`${what}: no free ${m.protocol} port on the host`);
-    picked[m.protocol].add(port);
-    return { ...m, hostPort: port };
-  });
 }

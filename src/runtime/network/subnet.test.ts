@@ -31,6 +31,9 @@ test('subnets: parse, gateway, free address, overlap', () => {
   assert.equal(formatIp(gatewayOf(s)), '10.89.3.1');
   assert.equal(formatIp(freeAddress(s, new Set())!), '10.89.3.2');
   assert.equal(formatIp(freeAddress(s, new Set([parseIp('10.89.3.2')!]))!), '10.89.3.3');
+  const last = parseIp('10.89.3.254')!;
+  assert.equal(formatIp(freeAddress(s, new Set(), parseIp('10.89.3.7'))!), '10.89.3.8', 'no reuse at once');
+  assert.equal(formatIp(freeAddress(s, new Set([parseIp('10.89.3.2')!]), last)!), '10.89.3.3', 'wraps');
   const tiny = parseSubnet('10.0.0.0/30');
   assert.equal(
     freeAddress(tiny, new Set([parseIp('10.0.0.2')!])),

@@ -80,10 +80,20 @@ export function gatewayOf(s: Subnet): number {
   return s.base + 1;
 }
 
-/** Lowest address for a container that is not in `used`: after the gateway, before broadcast. */
-export function freeAddress(s: Subnet, used: ReadonlySet<number>): number | undefined {
-  const last = s.base + size(s) - 2;
-  for (let ip = s.base + 2; ip <= last; ip++) if (!used.has(ip)) return ip;
+/**
+ * A free address for a container: after the gateway, before broadcast, not in `used`. The
+ * search starts after `last` (the address handed out before) and wraps around, so an address
+ * is not reused at once: the dying netns of the container that had it may still answer ARP
+ * for a moment, and conntrack may still hold its flows.
+ */
+export function freeAddress(s: Subnet, used: ReadonlySet<number>, last?: number): number | undefined {
+  const first = s.base + 2;
+  const end = s.base + size(s) - 2;
+  const start = last !== undefined && last >= first && last < end ? last + 1 : first;
+  for (let i = 0; i <= end - first; i++) {
+    const ip = first + ((start - first + i) % (end - first + 1));
+    if (!used.has(ip)) return ip;
+  }
   return undefined;
 }
 
