@@ -30,6 +30,7 @@ import { runtimeCall, runtimeExec } from './runtime-cli.js';
 import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from './spec.js';
 import { parseVolume, prepareMounts } from './volumes.js';
 import { Volumes } from './volume-store.js';
+import { precompileSeccomp } from './seccomp-cache.js';
 
 export interface RuntimeOptions {
   /** argv that runs `skiff` with this store (for conmon's exit command). */
@@ -126,7 +127,15 @@ export class Runtime {
         hostname: options.hostname ?? row.id.slice(0, 12),
         ports: (options.publish ?? []).flatMap(parsePublish),
       });
-      const spec = buildSpec(this.specInput(row, options, image.config.config ?? {}, rootfs, attachment));
+      const spec = await precompileSeccomp(
+        buildSpec(this.specInput(row, options, image.config.config ?? {}, rootfs, attachment)),
+        {
+          cacheDir: path.join(this.store.paths.root, 'cache', 'seccomp'),
+          runtime: path.basename(row.runtime) === 'runc' ? 'runc' : 'crun',
+          runtimePath: row.runtime,
+          onError: (err) => this.options.notice?.(`precompile seccomp: ${(err as Error).message}`),
+        },
+      );
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
       runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
       const detached = !hooks.beforeStart;

@@ -380,8 +380,9 @@ describe('NetworkManager (root, real kernel)', { skip }, () => {
       let out = '';
       await new Promise<void>((resolve) => {
         child.stdout!.on('data', (d: Buffer) => {
+          const first = !out.includes('ready');
           out += d.toString();
-          if (out.includes('ready')) setTimeout(kill, delay);
+          if (first && out.includes('ready')) setTimeout(kill, delay);
         });
         child.on('exit', () => resolve());
       });
