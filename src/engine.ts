@@ -28,9 +28,16 @@ export interface EngineOptions {
   notice?: (text: string) => void;
 }
 
-/** bin/skiff.js beside this compiled file's package, for commands conmon runs later. */
+/**
+ * bin/skiff.js of the package this code was loaded from (the module tree in dist/src/ or the
+ * bundle in dist/), for the commands conmon runs after the CLI has exited.
+ */
 function skiffBin(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/skiff.js');
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const bin = path.join(dir, 'bin', 'skiff.js');
+    if (fs.existsSync(bin)) return bin;
+    if (path.dirname(dir) === dir) return path.resolve('bin/skiff.js');
+  }
 }
 
 export class Engine {

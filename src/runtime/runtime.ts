@@ -54,6 +54,7 @@ export interface ContainerSummary {
 }
 
 const LOG_SIZE_MAX = 10 * 1024 * 1024;
+const STOPPED_MARK = 'stopped-by-user';
 
 export class Runtime {
   readonly records: ContainerRecords;
@@ -115,6 +116,7 @@ export class Runtime {
     const bundle = this.containerDir(row.id);
     const exitDir = path.join(bundle, 'exits');
     fs.rmSync(exitDir, { recursive: true, force: true });
+    fs.rmSync(path.join(bundle, STOPPED_MARK), { force: true });
     try {
       const image = readImage(this.store, {
         imageId: row.image_id,
@@ -137,7 +139,7 @@ export class Runtime {
         },
       );
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
-      runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+      deleteRuntimeState(row);
       const detached = !hooks.beforeStart;
       const { pid, conmonPid } = await createContainer({
         id: row.id,
@@ -266,7 +268,7 @@ export class Runtime {
 
   /** Releases what a start took; safe on a half-started container. */
   private teardown(row: ContainerRow): void {
-    runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+    deleteRuntimeState(row);
     try {
       this.networks.detach(row.id);
     } catch (err) {
@@ -322,6 +324,7 @@ export class Runtime {
       manifestDigest: this.manifestOf(row.image_id),
     });
     const signal = (options.stopSignal ?? image.config.config?.StopSignal ?? 'TERM').replace(/^SIG/, '');
+    this.markStopped(row.id);
     runtimeCall(row.runtime, ['kill', row.id, signal], { allowFail: true });
     const seconds = timeout ?? options.stopTimeout ?? 10;
     const deadline = Date.now() + seconds * 1000;
@@ -345,6 +348,7 @@ export class Runtime {
           },
         );
       }
+      this.markStopped(row.id);
       runtimeCall(row.runtime, ['kill', row.id, 'KILL'], { allowFail: true });
       await this.wait(row.id);
     }
@@ -398,11 +402,29 @@ export class Runtime {
       await this.remove(id, { force: true });
       return;
     }
-    if (shouldRestart(options.restart, finished)) {
+    const stoppedByUser = fs.existsSync(path.join(this.containerDir(id), STOPPED_MARK));
+    if (!stoppedByUser && shouldRestart(options.restart, finished)) {
+      // Docker's back-off: 100 ms, doubling with each restart, at most 10 s.
+      await sleep(Math.min(100 * 2 ** finished.restart_count, 10_000));
       this.records.update(id, { restart_count: finished.restart_count + 1 });
       await this.start(id);
     }
   }
+
+  /** A container the user stopped is not restarted by its policy (until started again). */
+  private markStopped(id: string): void {
+    fs.writeFileSync(path.join(this.containerDir(id), STOPPED_MARK), '');
+  }
+}
+
+/**
+ * `runtime delete --force`, only when the runtime still has state for the container: each
+ * call costs a process (and crun re-executes itself), and most teardowns find nothing left.
+ */
+function deleteRuntimeState(row: ContainerRow): void {
+  const stateRoot = path.basename(row.runtime) === 'runc' ? '/run/runc' : '/run/crun';
+  if (!fs.existsSync(path.join(stateRoot, row.id))) return;
+  runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
 }
 
 /** /etc/hostname for the container, bind-mounted like Podman's. */
