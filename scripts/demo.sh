@@ -8,7 +8,14 @@ bash scripts/install-deps.sh
 export SKIFF_ROOT=${SKIFF_ROOT:-/var/lib/skiff}
 skiff() { node bin/skiff.js "$@"; }
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+cleanup() {
+  node bin/skiff.js rm -f demo-web demo-db >/dev/null 2>&1 || true
+  node bin/skiff.js network rm demo-net >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+# A demo run earlier that was interrupted may have left these behind.
+cleanup; work=$(mktemp -d)
 step() { printf '\n\033[1m$ skiff %s\033[0m\n' "$*"; skiff "$@"; }
 
 echo "store: $SKIFF_ROOT"
@@ -23,4 +30,18 @@ ls -l "$work/base.tar"
 step rmi demo/base:1 demo/base:latest
 step load -i "$work/base.tar"
 step images demo/base
+
+# Containers: a foreground run, a web server with a published port, two containers that find
+# each other by name on a user network.
+step run --rm demo/base:1 echo hello from a container
+step run -d --name demo-web -p 127.0.0.1:18080:80 demo/base:1 httpd -f -p 80 -h /var/www
+sleep 0.3
+printf '\n$ busybox wget -qO- http://127.0.0.1:18080/\n'; busybox wget -qO- http://127.0.0.1:18080/
+step ps
+step network create demo-net
+step run -d --name demo-db --network demo-net demo/base:1 sleep 300
+step run --rm --network demo-net demo/base:1 ping -c1 demo-db
+step exec demo-db ps
+step rm -f demo-web demo-db
+step network rm demo-net
 step system check

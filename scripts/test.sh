@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 npm run --silent lint
-node --test --test-concurrency=2 'dist/src/**/*.test.js' 'dist/tests/**/*.test.js'
+node --test --test-concurrency=1 dist/src dist/tests
