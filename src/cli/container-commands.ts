@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { CreateOptions } from '../runtime/records.js';
 import { attach, type Attached } from '../runtime/attach.js';
+import { supervise } from '../runtime/supervisor.js';
 import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
 import { bool, list, needArgs, parseArgs, str, type FlagSpec, type Parsed } from './args.js';
@@ -38,6 +39,12 @@ const CREATE_FLAGS: FlagSpec[] = [
   { name: 'interactive', short: 'i', kind: 'boolean' },
   { name: 'tty', short: 't', kind: 'boolean' },
   { name: 'rm', kind: 'boolean' },
+  { name: 'health-cmd', kind: 'string' },
+  { name: 'health-interval', kind: 'string' },
+  { name: 'health-timeout', kind: 'string' },
+  { name: 'health-retries', kind: 'string' },
+  { name: 'health-start-period', kind: 'string' },
+  { name: 'no-healthcheck', kind: 'boolean' },
 ];
 
 function createOptions(p: Parsed): CreateOptions {
@@ -53,6 +60,7 @@ function createOptions(p: Parsed): CreateOptions {
   const entrypoint = str(p, 'entrypoint');
   const pids = str(p, 'pids-limit');
   const stopTimeout = str(p, 'stop-timeout');
+  const healthRetries = str(p, 'health-retries');
   const labels: Record<string, string> = {};
   for (const l of list(p, 'label')) {
     const eq = l.indexOf('=');
@@ -87,6 +95,12 @@ function createOptions(p: Parsed): CreateOptions {
     stopSignal: str(p, 'stop-signal'),
     stopTimeout: stopTimeout === undefined ? undefined : integer(stopTimeout, 'stop-timeout'),
     labels,
+    healthCmd: str(p, 'health-cmd'),
+    healthInterval: str(p, 'health-interval'),
+    healthTimeout: str(p, 'health-timeout'),
+    healthRetries: healthRetries === undefined ? undefined : integer(healthRetries, 'health-retries'),
+    healthStartPeriod: str(p, 'health-start-period'),
+    noHealthcheck: bool(p, 'no-healthcheck'),
   };
 }
 
@@ -204,7 +218,7 @@ export function psCommand(engine: Engine, argv: string[], out: Output): number {
   }
   const status = (r: (typeof rows)[number]) =>
     r.state === 'running'
-      ? `Up ${timeAgo(r.started ?? undefined).replace(/ ago$/, '')}`
+      ? `Up ${timeAgo(r.started ?? undefined).replace(/ ago$/, '')}${r.health ? ` (${r.health === 'starting' ? 'health: starting' : r.health})` : ''}`
       : r.state === 'exited'
         ? `Exited (${r.exitCode ?? 0}) ${timeAgo(r.finished ?? undefined)}`
         : 'Created';
@@ -328,6 +342,11 @@ export async function containerCommand(engine: Engine, argv: string[], out: Outp
   if (verb === 'cleanup') {
     // Run by conmon when a detached container exits.
     await engine.runtime.cleanup(rest[0] ?? '');
+    return 0;
+  }
+  if (verb === 'supervise') {
+    // The per-host supervisor (health checks); started on demand, exits when idle.
+    await supervise(engine.runtime, engine.store.paths.root);
     return 0;
   }
   if (verb === 'prune') {

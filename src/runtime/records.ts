@@ -36,6 +36,13 @@ export interface CreateOptions {
   stopSignal?: string;
   stopTimeout?: number;
   labels?: Record<string, string>;
+  /** --health-cmd (shell form); `NONE` or --no-healthcheck turns the image's check off. */
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: number;
+  healthStartPeriod?: string;
+  noHealthcheck?: boolean;
 }
 
 export interface ContainerRow {
@@ -55,6 +62,7 @@ export interface ContainerRow {
   started: string | null;
   finished: string | null;
   restart_count: number;
+  health: string | null;
 }
 
 export function newContainerId(): string {
@@ -119,6 +127,7 @@ export class ContainerRecords {
       | 'started'
       | 'finished'
       | 'restart_count'
+      | 'health'
     >,
   ): void {
     try {

@@ -31,6 +31,8 @@ import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from '
 import { parseVolume, prepareMounts } from './volumes.js';
 import { Volumes } from './volume-store.js';
 import { precompileSeccomp } from './seccomp-cache.js';
+import { healthSpec, initialHealth, parseDuration, type HealthState } from './health.js';
+import { ensureSupervisor } from './supervisor.js';
 
 export interface RuntimeOptions {
   /** argv that runs `skiff` with this store (for conmon's exit command). */
@@ -51,6 +53,8 @@ export interface ContainerSummary {
   started: string | null;
   finished: string | null;
   ports: PortMapping[];
+  /** starting | healthy | unhealthy while a health check runs; absent without one. */
+  health?: HealthState['status'];
 }
 
 const LOG_SIZE_MAX = 10 * 1024 * 1024;
@@ -122,6 +126,7 @@ export class Runtime {
         imageId: row.image_id,
         manifestDigest: this.manifestOf(row.image_id),
       });
+      const health = healthSpec(options, image.config.config ?? {});
       const rootfs = mountRootfs(this.store, bundle, image.config.rootfs.diff_ids);
       const attachment = this.networks.attach(row.id, {
         network: options.network ?? 'bridge',
@@ -165,12 +170,22 @@ export class Runtime {
         exit_code: null,
         started: new Date().toISOString(),
         finished: null,
+        health: health ? JSON.stringify(initialHealth()) : null,
       });
+      if (health) ensureSupervisor(this.store.paths.root, this.options.skiffCommand);
       return this.records.get(row.id)!;
     } catch (err) {
       this.teardown(row);
       throw err;
     }
+  }
+
+  /** The image's container config (Cmd, Healthcheck, …) of a container. */
+  imageConfigOf(row: ContainerRow): ContainerConfig {
+    return (
+      readImage(this.store, { imageId: row.image_id, manifestDigest: this.manifestOf(row.image_id) }).config
+        .config ?? {}
+    );
   }
 
   private manifestOf(imageId: string): string {
@@ -473,6 +488,12 @@ function validate(o: CreateOptions): void {
     );
   }
   if (o.name !== undefined) checkName(o.name);
+  if (o.healthInterval !== undefined) parseDuration(o.healthInterval, 'health-interval');
+  if (o.healthTimeout !== undefined) parseDuration(o.healthTimeout, 'health-timeout');
+  if (o.healthStartPeriod !== undefined) parseDuration(o.healthStartPeriod, 'health-start-period');
+  if (o.healthRetries !== undefined && (!Number.isInteger(o.healthRetries) || o.healthRetries < 1)) {
+    throw new InvalidArgument(`invalid health retries \`${o.healthRetries}\`: must be a positive integer`);
+  }
 }
 
 function summary(row: ContainerRow): ContainerSummary {
@@ -489,5 +510,8 @@ function summary(row: ContainerRow): ContainerSummary {
     started: row.started,
     finished: row.finished,
     ports: (o.publish ?? []).flatMap(parsePublish),
+    ...(row.state === 'running' && row.health
+      ? { health: (JSON.parse(row.health) as HealthState).status }
+      : {}),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 2:
+ * The metadata database (SQLite, WAL). Schema version 3:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -11,7 +11,7 @@
  *                                                 ▲   the unpacked tree in layers/<hex>/
  *   layer_blobs digest PK, diff_id ───────────────┘   compressed forms of a layer kept in blobs/
  *
- *   containers id PK, name UNIQUE, image_id ─▶ images   state, pid + pid_start, conmon pid, exit
+ *   containers id PK, name UNIQUE, image_id ─▶ images   state, pid + pid_start, conmon pid, exit, health
  *   endpoints  container_id, network ─▶ networks name PK  ip, mac, aliases (one row per attachment)
  *   volumes    name PK                                   data in volumes/<name>/_data
  *
@@ -110,6 +110,10 @@ const migrations: string[] = [
     name TEXT PRIMARY KEY,
     created TEXT NOT NULL
   );
+  `,
+  // 3: health check state of containers
+  `
+  ALTER TABLE containers ADD COLUMN health TEXT;   -- JSON: status, failing streak, last results
   `,
 ];
 

@@ -1,0 +1,78 @@
+/**
+ * The per-host supervisor: one process per store that runs the health checks of every running
+ * container that has one. It is started on demand by the first `run` that needs it, holds an
+ * exclusive lock so there is never a second, and exits once nothing needs watching for a while,
+ * so an idle host runs no skiff process at all.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tryLock } from '../sys/flock.js';
+import { healthSpec, initialHealth, nextHealth, runCheck, type HealthState } from './health.js';
+import type { CreateOptions } from './records.js';
+import type { Runtime } from './runtime.js';
+
+const TICK_MS = 250;
+const IDLE_EXIT_MS = 30_000;
+
+export function supervisorLock(root: string): string {
+  return path.join(root, 'supervisor.lock');
+}
+
+/** Starts the supervisor unless one is running; it detaches and outlives the caller. */
+export function ensureSupervisor(root: string, skiffCommand: string[]): void {
+  const probe = tryLock(supervisorLock(root), 'exclusive');
+  if (probe === undefined) return;
+  probe.release();
+  const [cmd, ...args] = skiffCommand;
+  const child = spawn(cmd!, [...args, 'container', 'supervise'], { detached: true, stdio: 'ignore' });
+  child.unref();
+}
+
+/** The supervisor's loop; returns when it has been idle long enough or another one runs. */
+export async function supervise(
+  runtime: Runtime,
+  root: string,
+  options: { signal?: AbortSignal; idleExitMs?: number } = {},
+): Promise<void> {
+  const held = tryLock(supervisorLock(root), 'exclusive');
+  if (held === undefined) return;
+  try {
+    fs.writeFileSync(path.join(root, 'supervisor.pid'), `${process.pid}\n`);
+    let idleSince = Date.now();
+    while (!options.signal?.aborted) {
+      const watched = await checkDue(runtime);
+      if (watched > 0) idleSince = Date.now();
+      else if (Date.now() - idleSince > (options.idleExitMs ?? IDLE_EXIT_MS)) return;
+      await sleep(TICK_MS, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  } finally {
+    held.release();
+  }
+}
+
+/** Runs every check that is due; returns how many containers have a check at all. */
+async function checkDue(runtime: Runtime): Promise<number> {
+  let watched = 0;
+  for (const row of runtime.records.all()) {
+    if (runtime.refresh(row).state !== 'running') continue;
+    const options = JSON.parse(row.spec) as CreateOptions;
+    const spec = healthSpec(options, runtime.imageConfigOf(row));
+    if (!spec) continue;
+    watched++;
+    const state: HealthState = row.health ? (JSON.parse(row.health) as HealthState) : initialHealth();
+    const startedAt = Date.parse(row.started ?? '') || Date.now();
+    const last = state.lastCheck || startedAt;
+    if (Date.now() - last < spec.intervalMs) continue;
+    const start = new Date();
+    const result = await runCheck(row.runtime, row.id, spec);
+    const current = runtime.records.get(row.id);
+    // The container may have stopped or restarted during the check: keep only a live result.
+    if (!current || current.state !== 'running' || current.started !== row.started) continue;
+    runtime.records.update(row.id, {
+      health: JSON.stringify(nextHealth(state, spec, { ...result, start }, startedAt)),
+    });
+  }
+  return watched;
+}
