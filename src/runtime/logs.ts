@@ -49,7 +49,8 @@ export async function* readLog(file: string, options: ReadLogOptions = {}): Asyn
   let carry = '';
   let first = true;
   for (;;) {
-    let chunk = '';
+    // The first read starts with the rotated files, oldest first.
+    let chunk = first ? rotatedText(file) : '';
     try {
       const st = fs.statSync(file);
       if (st.size < offset) offset = 0; // the log was started anew (size limit): read it from the top
@@ -59,7 +60,7 @@ export async function* readLog(file: string, options: ReadLogOptions = {}): Asyn
           const buf = Buffer.alloc(st.size - offset);
           fs.readSync(fd, buf, 0, buf.length, offset);
           offset = st.size;
-          chunk = buf.toString('utf8');
+          chunk += buf.toString('utf8');
         } finally {
           fs.closeSync(fd);
         }
@@ -80,4 +81,54 @@ export async function* readLog(file: string, options: ReadLogOptions = {}): Asyn
     options.signal?.throwIfAborted();
     await sleep(50, undefined, { signal: options.signal });
   }
+}
+
+/** Rotated logs are kept as <file>.1 (newest) … <file>.<count>. */
+function rotatedText(file: string): string {
+  let text = '';
+  for (let n = LOG_FILES - 1; n >= 1; n--) {
+    try {
+      text += fs.readFileSync(`${file}.${n}`, 'utf8');
+    } catch {
+      // Not rotated that far yet.
+    }
+  }
+  return text;
+}
+
+/** Bytes a log file may reach before it is rotated, and how many files are kept in all. */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024;
+export const LOG_FILES = 3;
+
+/**
+ * Rotates a container's log when it has passed `maxBytes`: older files shift up, the current
+ * one becomes <file>.1, and conmon is told through its ctl FIFO ("2 0 0") to start a new one —
+ * conmon empties whatever is at the log path, so the old file must be moved away first.
+ */
+export function rotateLog(bundle: string, file: string, maxBytes = LOG_MAX_BYTES): boolean {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return false;
+  }
+  if (size <= maxBytes) return false;
+  for (let n = LOG_FILES - 1; n >= 1; n--) {
+    try {
+      fs.renameSync(n === 1 ? file : `${file}.${n - 1}`, `${file}.${n}`);
+    } catch {
+      // A missing older file is fine.
+    }
+  }
+  try {
+    const ctl = fs.openSync(`${bundle}/ctl`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    try {
+      fs.writeSync(ctl, '2 0 0\n');
+    } finally {
+      fs.closeSync(ctl);
+    }
+  } catch {
+    // conmon is gone: nothing writes to the log any more.
+  }
+  return true;
 }

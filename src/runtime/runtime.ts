@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
 import { lock } from '../sys/flock.js';
 import { FailedPrecondition, InvalidArgument, errnoCode } from '../util/errors.js';
 import { createContainer } from './conmon.js';
-import { readLog, type LogLine } from './logs.js';
+import { LOG_MAX_BYTES, readLog, type LogLine } from './logs.js';
 import { NetworkManager, parsePublish, type PortMapping } from './network/index.js';
 import { chooseRuntime } from './oci-runtime.js';
 import { isAlive, processStartTime } from './procfs.js';
@@ -57,7 +57,8 @@ export interface ContainerSummary {
   health?: HealthState['status'];
 }
 
-const LOG_SIZE_MAX = 10 * 1024 * 1024;
+/** conmon's own hard cap, far above the rotation size: only hit if no supervisor runs. */
+const LOG_SIZE_MAX = 4 * LOG_MAX_BYTES;
 const STOPPED_MARK = 'stopped-by-user';
 
 export class Runtime {
@@ -172,7 +173,8 @@ export class Runtime {
         finished: null,
         health: health ? JSON.stringify(initialHealth()) : null,
       });
-      if (health) ensureSupervisor(this.store.paths.root, this.options.skiffCommand);
+      // Detached containers need their logs rotated (and checks run) after the CLI exits.
+      if (detached) ensureSupervisor(this.store.paths.root, this.options.skiffCommand);
       return this.records.get(row.id)!;
     } catch (err) {
       this.teardown(row);

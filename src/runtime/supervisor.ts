@@ -1,8 +1,8 @@
 /**
- * The per-host supervisor: one process per store that runs the health checks of every running
- * container that has one. It is started on demand by the first `run` that needs it, holds an
- * exclusive lock so there is never a second, and exits once nothing needs watching for a while,
- * so an idle host runs no skiff process at all.
+ * The per-host supervisor: one process per store that rotates the logs of running containers
+ * and runs the health checks of those that have one. It is started on demand by `run -d` and
+ * `start`, holds an exclusive lock so there is never a second, and exits once no container runs
+ * for a while, so an idle host runs no skiff process at all.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +12,7 @@ import { tryLock } from '../sys/flock.js';
 import { healthSpec, initialHealth, nextHealth, runCheck, type HealthState } from './health.js';
 import type { CreateOptions } from './records.js';
 import type { Runtime } from './runtime.js';
+import { rotateLog } from './logs.js';
 
 const TICK_MS = 250;
 const IDLE_EXIT_MS = 30_000;
@@ -52,15 +53,20 @@ export async function supervise(
   }
 }
 
-/** Runs every check that is due; returns how many containers have a check at all. */
+/**
+ * Rotates logs that grew too big and runs every health check that is due; returns how many
+ * running containers it watches.
+ */
 async function checkDue(runtime: Runtime): Promise<number> {
   let watched = 0;
   for (const row of runtime.records.all()) {
     if (runtime.refresh(row).state !== 'running') continue;
+    watched++;
+    const bundle = runtime.containerDir(row.id);
+    rotateLog(bundle, path.join(bundle, 'ctr.log'));
     const options = JSON.parse(row.spec) as CreateOptions;
     const spec = healthSpec(options, runtime.imageConfigOf(row));
     if (!spec) continue;
-    watched++;
     const state: HealthState = row.health ? (JSON.parse(row.health) as HealthState) : initialHealth();
     const startedAt = Date.parse(row.started ?? '') || Date.now();
     const last = state.lastCheck || startedAt;
