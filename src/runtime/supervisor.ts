@@ -43,6 +43,8 @@ export async function supervise(
     fs.writeFileSync(path.join(root, 'supervisor.pid'), `${process.pid}\n`);
     let idleSince = Date.now();
     while (!options.signal?.aborted) {
+      // The store was removed under us (a test's sandbox, a wiped root): nothing to watch.
+      if (!fs.existsSync(path.join(root, 'skiff.db'))) return;
       const watched = await checkDue(runtime);
       if (watched > 0) idleSince = Date.now();
       else if (Date.now() - idleSince > (options.idleExitMs ?? IDLE_EXIT_MS)) return;
