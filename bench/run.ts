@@ -61,7 +61,7 @@ function measure(label: string, fn: () => void): number {
 try {
   const tar = path.join(work, 'rootfs.tar');
   execFileSync('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), tar]);
-  const skiff = [path.join(repo, 'bin/skiff.js'), '--root', root];
+  const skiff = ['--', path.join(repo, 'bin/skiff.js'), '--root', root];
   must(process.execPath, [...skiff, 'import', tar, 'bench/base:1']);
   must('podman', [...podmanArgs, 'import', tar, 'bench/base:1'], podmanEnv);
 

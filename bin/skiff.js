@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // The bundled CLI (one file, loads in a fraction of the time of the module tree) when the
 // build made it; the module tree otherwise.
 import { existsSync } from 'node:fs';

@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 
 export SKIFF_ROOT=${SKIFF_ROOT:-/var/lib/skiff}
-skiff() { node bin/skiff.js "$@"; }
+skiff() { bin/skiff "$@"; }
 work=$(mktemp -d)
 cleanup() {
-  node bin/skiff.js rm -f demo-web demo-db >/dev/null 2>&1 || true
-  node bin/skiff.js network rm demo-net >/dev/null 2>&1 || true
+  bin/skiff rm -f demo-web demo-db >/dev/null 2>&1 || true
+  bin/skiff network rm demo-net >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -15,11 +15,13 @@ import { resolveImage, tagName } from './image/image.js';
 import { checkStore, type CheckReport } from './store/check.js';
 import { collectGarbage, type CollectResult } from './store/gc.js';
 import { Store } from './store/store.js';
+import { DEFAULT_STORE_ROOT } from './store/paths.js';
 import { Runtime } from './runtime/runtime.js';
+import { stopSupervisor } from './runtime/supervisor.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const DEFAULT_ROOT = '/var/lib/skiff';
+export const DEFAULT_ROOT = DEFAULT_STORE_ROOT;
 
 export interface EngineOptions {
   /** Store root; default SKIFF_ROOT or /var/lib/skiff. */
@@ -43,6 +45,7 @@ function skiffBin(): string {
 export class Engine {
   readonly store: Store;
   private runtimeInstance: Runtime | undefined;
+  private closed = false;
 
   private constructor(
     store: Store,
@@ -58,13 +61,16 @@ export class Engine {
   /** Containers, networks and volumes; made on first use so image commands never touch them. */
   get runtime(): Runtime {
     this.runtimeInstance ??= new Runtime(this.store, {
-      skiffCommand: [process.execPath, skiffBin(), '--root', this.store.paths.root],
+      // `--` stops node reading options of ours (`--env-file`) as its own.
+      skiffCommand: [process.execPath, '--', skiffBin(), '--root', this.store.paths.root],
       notice: this.options.notice,
     });
     return this.runtimeInstance;
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.store.close();
   }
 
@@ -120,6 +126,22 @@ export class Engine {
   /** Removes untagged images, unreferenced layers and blobs, and temp files left by crashes. */
   async prune(): Promise<CollectResult> {
     return this.store.locked('exclusive', () => collectGarbage(this.store, { dangling: true, temp: true }));
+  }
+
+  /**
+   * Removes everything in the store: containers (forced), networks with their bridges and
+   * nftables table, volumes, images, and then the store directory itself. The engine is closed
+   * afterwards.
+   */
+  async reset(): Promise<void> {
+    const runtime = this.runtime;
+    await stopSupervisor(this.store.paths.root);
+    for (const c of runtime.list({ all: true })) await runtime.remove(c.id, { force: true });
+    runtime.networks.reset();
+    for (const v of runtime.volumes.list()) runtime.volumes.remove(v.name, { force: true });
+    const root = this.store.paths.root;
+    this.close();
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
   }
 
   imageId(input: string): Digest {

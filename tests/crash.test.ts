@@ -63,7 +63,7 @@ const bigBlobStored: KillPoint = {
 
 /** Runs `skiff args` and SIGKILLs it once `point` is reached; returns whether it was killed. */
 async function killAt(s: Sandbox, args: string[], point: KillPoint): Promise<boolean> {
-  const { child, done } = start(process.execPath, [SKIFF_BIN, '--root', s.root, ...args]);
+  const { child, done } = start(process.execPath, ['--', SKIFF_BIN, '--root', s.root, ...args]);
   let exited = false;
   void done.then(() => (exited = true));
   while (!exited) {

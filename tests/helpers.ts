@@ -7,6 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -161,7 +162,7 @@ export function sandbox(t: { after(fn: () => void): void }, prefix?: string): Sa
 /** Runs the skiff CLI; `root` becomes --root (else SKIFF_ROOT from `env` applies). */
 export function skiff(args: string[], options: RunOptions & { root?: string } = {}): Promise<RunResult> {
   const rootArgs = options.root === undefined ? [] : ['--root', options.root];
-  return run(process.execPath, [SKIFF_BIN, ...rootArgs, ...args], options);
+  return run(process.execPath, ['--', SKIFF_BIN, ...rootArgs, ...args], options);
 }
 
 /**
@@ -380,4 +381,42 @@ export function oneLineError(stderr: string): string {
     throw new Error(`expected one "Error: …" line on stderr, got:\n${stderr}`);
   }
   return lines[0]!;
+}
+
+/**
+ * Polls `probe` until it returns something other than undefined, and returns that; throws
+ * naming `what` (and the last error the probe threw) after `timeout` milliseconds.
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  options: { timeout?: number; interval?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeout ?? 10_000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const cause = last === undefined ? '' : `: ${(last as Error).message}`;
+      throw new Error(`timed out waiting for ${what}${cause}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.interval ?? 50));
+  }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (listen(0), then closed). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

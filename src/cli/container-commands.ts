@@ -341,7 +341,7 @@ export async function containerCommand(engine: Engine, argv: string[], out: Outp
   const [verb, ...rest] = argv;
   if (verb === 'cleanup') {
     // Run by conmon when a detached container exits.
-    await engine.runtime.cleanup(rest[0] ?? '');
+    await engine.runtime.cleanup(rest[0] ?? '', rest[1]);
     return 0;
   }
   if (verb === 'supervise') {

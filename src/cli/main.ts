@@ -86,6 +86,7 @@ Containers:
 System:
   system check                    verify every blob, layer and reference; exit 1 on damage
   system prune                    remove untagged images, unreferenced data and temp files
+  system reset -f                 remove everything: containers, networks, volumes, images, the store
 
 Store: --root DIR, or SKIFF_ROOT (default /var/lib/skiff).
 `;

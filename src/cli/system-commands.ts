@@ -9,7 +9,10 @@ export async function systemCommand(engine: Engine, argv: string[], out: Output)
   const [verb, ...rest] = argv;
   if (verb === 'check') return check(engine, rest, out);
   if (verb === 'prune') return prune(engine, rest, out);
-  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check or prune)`, { code: 'USAGE' });
+  if (verb === 'reset') return reset(engine, rest, out);
+  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check, prune or reset)`, {
+    code: 'USAGE',
+  });
 }
 
 async function check(engine: Engine, argv: string[], out: Output): Promise<number> {
@@ -52,5 +55,19 @@ async function prune(engine: Engine, argv: string[], out: Output): Promise<numbe
     `Removed ${result.images.length} images, ${result.layers.length} layers, ${result.blobs.length} blobs, ${result.tempFiles} temp files\n`,
   );
   out.stdout(`Total reclaimed space: ${humanSize(result.bytesFreed)} (${result.bytesFreed} bytes)\n`);
+  return 0;
+}
+
+async function reset(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [{ name: 'force', short: 'f', kind: 'boolean' }], 'system reset');
+  needArgs(p, 'system reset', 0, 0, '-f');
+  if (!p.flags.get('force')) {
+    throw new InvalidArgument(
+      `system reset: removes every container, network, volume and image in \`${engine.store.paths.root}\`; run it with -f`,
+      { code: 'USAGE' },
+    );
+  }
+  await engine.reset();
+  out.stdout(`Removed the store at ${engine.store.paths.root}\n`);
   return 0;
 }

@@ -1,6 +1,7 @@
 /** Calls to the OCI runtime binary (crun or runc) for the verbs skiff itself issues. */
 import { spawnSync, spawn } from 'node:child_process';
 import { FailedPrecondition } from '../util/errors.js';
+import { CannotRun, runtimeError } from './conmon.js';
 
 export function runtimeCall(
   runtimePath: string,
@@ -18,12 +19,42 @@ export function runtimeCall(
   return { status, stderr: result.stderr ?? '' };
 }
 
-/** `runtime exec` with the caller's own stdio: the exit status is the command's. */
-export function runtimeExec(runtimePath: string, args: string[]): Promise<number> {
+/**
+ * `runtime exec` with the caller's stdin and stdout: the exit status is the command's. stderr
+ * passes through a pipe so that the runtime's own "not found" and "permission denied" become
+ * Docker's 127 and 126 with skiff's one-line error instead of a bare 255.
+ */
+export function runtimeExec(
+  runtimePath: string,
+  args: string[],
+  options: { tty?: boolean } = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(runtimePath, args, { stdio: 'inherit' });
+    const child = spawn(runtimePath, args, {
+      stdio: ['inherit', 'inherit', options.tty ? 'inherit' : 'pipe'],
+    });
+    let last = '';
+    let held: Buffer | undefined;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      last = (last + chunk.toString('utf8')).slice(-4096);
+      if (held) process.stderr.write(held);
+      // A line that reads like the runtime's own exec failure is held back: if the exec did
+      // fail, it becomes skiff's error line instead of being printed twice.
+      held = runtimeError(chunk.toString('utf8')) instanceof CannotRun ? chunk : undefined;
+      if (!held) process.stderr.write(chunk);
+    });
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
+    child.on('exit', (code, signal) => {
+      if (code === 255) {
+        const failure = runtimeError(last);
+        if (failure instanceof CannotRun) {
+          reject(failure);
+          return;
+        }
+      }
+      if (held) process.stderr.write(held);
+      resolve(code ?? (signal ? 128 + signalNumber(signal) : 1));
+    });
   });
 }
 

@@ -4,12 +4,14 @@
  * container is only trusted while its conmon is alive (pid and start time both match), so a
  * crash anywhere leaves `ps` correct.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readImage, resolveImage } from '../image/image.js';
 import type { ContainerConfig } from '../oci/config.js';
 import type { Store } from '../store/store.js';
+import { DEFAULT_STORE_ROOT } from '../store/paths.js';
 import { lock } from '../sys/flock.js';
 import { FailedPrecondition, InvalidArgument, errnoCode } from '../util/errors.js';
 import { createContainer } from './conmon.js';
@@ -74,7 +76,11 @@ export class Runtime {
     this.records = new ContainerRecords(store.meta.db);
     this.dir = path.join(store.paths.root, 'containers');
     fs.mkdirSync(this.dir, { recursive: true });
-    this.networks = new NetworkManager(store.meta.db, path.join(store.paths.root, 'networks'));
+    this.networks = new NetworkManager(
+      store.meta.db,
+      path.join(store.paths.root, 'networks'),
+      kernelNames(store.paths.root),
+    );
     this.volumes = new Volumes(store.meta.db, store.paths.root);
   }
 
@@ -129,6 +135,9 @@ export class Runtime {
       });
       const health = healthSpec(options, image.config.config ?? {});
       const rootfs = mountRootfs(this.store, bundle, image.config.rootfs.diff_ids);
+      // A run killed mid-create may have left the runtime's container (and its init process,
+      // which pins the old netns): remove it before making the network anew.
+      deleteRuntimeState(row);
       const attachment = this.networks.attach(row.id, {
         network: options.network ?? 'bridge',
         name: row.name,
@@ -145,8 +154,8 @@ export class Runtime {
         },
       );
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
-      deleteRuntimeState(row);
       const detached = !hooks.beforeStart;
+      const started = new Date().toISOString();
       const { pid, conmonPid } = await createContainer({
         id: row.id,
         bundle,
@@ -158,7 +167,11 @@ export class Runtime {
         logSizeMax: LOG_SIZE_MAX,
         // A detached container is cleaned up (and restarted, by policy) by a short-lived skiff
         // that conmon runs when it exits; an attached run cleans up itself.
-        exitCommand: detached ? [...this.options.skiffCommand, 'container', 'cleanup', row.id] : undefined,
+        // The start time names this run: a late exit command of an earlier run (after a
+        // restart) must not tear down this one.
+        exitCommand: detached
+          ? [...this.options.skiffCommand, 'container', 'cleanup', row.id, started]
+          : undefined,
       });
       hooks.beforeStart?.(bundle);
       runtimeCall(row.runtime, ['start', row.id]);
@@ -169,7 +182,7 @@ export class Runtime {
         conmon_pid: conmonPid,
         conmon_start: processStartTime(conmonPid) ?? null,
         exit_code: null,
-        started: new Date().toISOString(),
+        started,
         finished: null,
         health: health ? JSON.stringify(initialHealth()) : null,
       });
@@ -369,9 +382,13 @@ export class Runtime {
       runtimeCall(row.runtime, ['kill', row.id, 'KILL'], { allowFail: true });
       await this.wait(row.id);
     }
+    // conmon exits only after its exit command (`container cleanup`) has finished; removing
+    // the container under that command would let it recreate what we remove.
+    for (let i = 0; i < 500 && isAlive(row.conmon_pid, row.conmon_start); i++) await sleep(10);
     this.teardown(row);
     this.records.delete(row.id);
-    fs.rmSync(this.containerDir(row.id), { recursive: true, force: true });
+    // A late exit command may still drop its lock file in here: retry on ENOTEMPTY.
+    fs.rmSync(this.containerDir(row.id), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     return row;
   }
 
@@ -391,7 +408,7 @@ export class Runtime {
     if (options.user) args.push('--user', options.user);
     if (options.workdir) args.push('--cwd', options.workdir);
     args.push(row.id, ...command);
-    return runtimeExec(row.runtime, args);
+    return runtimeExec(row.runtime, args, { tty: options.tty === true });
   }
 
   logs(
@@ -410,9 +427,11 @@ export class Runtime {
   }
 
   /** conmon's exit command: record the exit, clean up, honour --rm and restart policies. */
-  async cleanup(id: string): Promise<void> {
+  async cleanup(id: string, run?: string): Promise<void> {
     const row = this.records.get(id);
     if (!row) return;
+    // An exit command from a run before the current one (the container was restarted since).
+    if (run !== undefined && row.started !== run) return;
     const finished = await this.finish(id);
     const options = JSON.parse(row.spec) as CreateOptions;
     if (options.rm) {
@@ -432,6 +451,17 @@ export class Runtime {
   private markStopped(id: string): void {
     fs.writeFileSync(path.join(this.containerDir(id), STOPPED_MARK), '');
   }
+}
+
+/**
+ * Bridges and the nftables table are host-wide while networks belong to a store: each store
+ * root gets its own table and bridge names (the default root keeps the plain `skiff`), so two
+ * stores on one host never rewrite each other's rules.
+ */
+function kernelNames(root: string): { table: string; bridgePrefix: string } {
+  if (root === DEFAULT_STORE_ROOT) return { table: 'skiff', bridgePrefix: 'skiff' };
+  const hash = createHash('sha256').update(root).digest('hex');
+  return { table: `skiff_${hash.slice(0, 12)}`, bridgePrefix: `sk${hash.slice(0, 5)}` };
 }
 
 /**

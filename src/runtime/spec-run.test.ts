@@ -150,7 +150,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
     const f = facts(r);
     assert.equal(
       f.get('id'),
-      'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio)',
+      'uid=1000(app) gid=1000(app) groups=10(wheel),29(audio),1000(app)',
       'passwd group, /etc/group memberships',
     );
     assert.equal(f.get('pwd'), '/srv/work');

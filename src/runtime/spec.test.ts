@@ -128,12 +128,13 @@ describe('user and working directory', () => {
       uid: 1000,
       gid: 1000,
       umask: 0o022,
-      additionalGids: [10, 29],
+      additionalGids: [1000, 10, 29],
     });
     assert.deepEqual(build({ image: { Cmd: ['sh'], User: 'app' }, user: '0:50' }).process.user, {
       uid: 0,
       gid: 50,
       umask: 0o022,
+      additionalGids: [50],
     });
   });
   test('cwd: -w, else the image WorkingDir, else /; a missing one is created for the user', () => {

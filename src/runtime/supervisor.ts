@@ -84,3 +84,26 @@ async function checkDue(runtime: Runtime): Promise<number> {
   }
   return watched;
 }
+
+/** Stops this store's supervisor, if one runs, and waits until it has let go of its lock. */
+export async function stopSupervisor(root: string): Promise<void> {
+  let pid: number | undefined;
+  try {
+    pid = Number(fs.readFileSync(path.join(root, 'supervisor.pid'), 'utf8').trim());
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100; i++) {
+    const held = tryLock(supervisorLock(root), 'exclusive');
+    if (held) {
+      held.release();
+      return;
+    }
+    try {
+      if (pid) process.kill(pid, 'SIGTERM');
+    } catch {
+      // Already gone; the lock follows in a moment.
+    }
+    await sleep(20);
+  }
+}

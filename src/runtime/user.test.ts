@@ -23,15 +23,15 @@ describe('-u resolves like moby/sys user.GetExecUser', () => {
   const table: [string | undefined, ReturnType<typeof resolveUser>][] = [
     [undefined, { uid: 0, gid: 0, additionalGids: [10], home: '/root' }],
     ['', { uid: 0, gid: 0, additionalGids: [10], home: '/root' }],
-    ['root', { uid: 0, gid: 0, additionalGids: [10], home: '/root' }],
-    ['app', { uid: 1000, gid: 1000, additionalGids: [10, 29], home: '/home/app' }],
-    ['1000', { uid: 1000, gid: 1000, additionalGids: [10, 29], home: '/home/app' }],
-    ['app:wheel', { uid: 1000, gid: 10, additionalGids: [], home: '/home/app' }],
-    ['1000:29', { uid: 1000, gid: 29, additionalGids: [], home: '/home/app' }],
-    ['app:4000', { uid: 1000, gid: 4000, additionalGids: [], home: '/home/app' }],
-    ['4242', { uid: 4242, gid: 0, additionalGids: [], home: '/' }],
-    ['4242:staff', { uid: 4242, gid: 50, additionalGids: [], home: '/' }],
-    ['daemon', { uid: 1, gid: 1, additionalGids: [], home: '/usr/sbin' }],
+    ['root', { uid: 0, gid: 0, additionalGids: [0, 10], home: '/root' }],
+    ['app', { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29], home: '/home/app' }],
+    ['1000', { uid: 1000, gid: 1000, additionalGids: [1000, 10, 29], home: '/home/app' }],
+    ['app:wheel', { uid: 1000, gid: 10, additionalGids: [10], home: '/home/app' }],
+    ['1000:29', { uid: 1000, gid: 29, additionalGids: [29], home: '/home/app' }],
+    ['app:4000', { uid: 1000, gid: 4000, additionalGids: [4000], home: '/home/app' }],
+    ['4242', { uid: 4242, gid: 0, additionalGids: [0], home: '/' }],
+    ['4242:staff', { uid: 4242, gid: 50, additionalGids: [50], home: '/' }],
+    ['daemon', { uid: 1, gid: 1, additionalGids: [1], home: '/usr/sbin' }],
   ];
   for (const [user, want] of table) {
     test(`${JSON.stringify(user)}`, () => assert.deepEqual(resolveUser(rootfs, user), want));
@@ -50,7 +50,7 @@ describe('-u resolves like moby/sys user.GetExecUser', () => {
     const bare = path.join(dir, 'bare');
     fs.mkdirSync(bare);
     assert.deepEqual(resolveUser(bare, undefined), { uid: 0, gid: 0, additionalGids: [], home: '/' });
-    assert.deepEqual(resolveUser(bare, '5:6'), { uid: 5, gid: 6, additionalGids: [], home: '/' });
+    assert.deepEqual(resolveUser(bare, '5:6'), { uid: 5, gid: 6, additionalGids: [6], home: '/' });
     assert.throws(() => resolveUser(bare, 'app'), { message: /unable to find user `app`/ });
   });
 });
@@ -62,7 +62,7 @@ describe('the image’s files are read inside its rootfs', () => {
     fs.mkdirSync(path.join(r, 'data'));
     fs.writeFileSync(path.join(r, 'data/passwd'), 'inside:x:77:77::/inside:/bin/sh\n');
     fs.symlinkSync('/data/passwd', path.join(r, 'etc/passwd'));
-    assert.deepEqual(resolveUser(r, 'inside'), { uid: 77, gid: 77, additionalGids: [], home: '/inside' });
+    assert.deepEqual(resolveUser(r, 'inside'), { uid: 77, gid: 77, additionalGids: [77], home: '/inside' });
   });
   test('a symlink climbing out with .. stops at the rootfs (host /etc/passwd is never read)', () => {
     const r = path.join(dir, 'climb');
@@ -73,7 +73,7 @@ describe('the image’s files are read inside its rootfs', () => {
     fs.rmSync(path.join(r, 'etc/passwd'));
     fs.symlinkSync('../../../../../../../../../etc/hostname', path.join(r, 'etc/passwd'));
     assert.throws(() => resolveUser(r, 'root'), { message: /unable to find user `root`/ });
-    assert.deepEqual(resolveUser(r, '0:0'), { uid: 0, gid: 0, additionalGids: [], home: '/' });
+    assert.deepEqual(resolveUser(r, '0:0'), { uid: 0, gid: 0, additionalGids: [0], home: '/' });
   });
   test('a FIFO in place of /etc/group is refused, not waited on', () => {
     const r = path.join(dir, 'fifo');

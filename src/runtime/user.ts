@@ -68,7 +68,13 @@ export function resolveUser(rootfs: string, user: string | undefined): ExecUser 
     const name = result.name;
     result.additionalGids = [...new Set(groups.filter((g) => g.members.includes(name)).map((g) => g.gid))];
   }
-  return { uid: result.uid, gid: result.gid, additionalGids: result.additionalGids, home: result.home };
+  // The primary group is listed among the supplementary ones too, as Docker and Podman do since
+  // CVE-2022-36109 / CVE-2022-2989: otherwise a file's "group may not read" bits could be
+  // sidestepped by dropping the primary group.
+  // Only for a named user, as Podman does; the default root keeps no supplementary group.
+  const additionalGids =
+    spec === '' ? result.additionalGids : [...new Set([result.gid, ...result.additionalGids])];
+  return { uid: result.uid, gid: result.gid, additionalGids, home: result.home };
 }
 
 function checkId(text: string): number {

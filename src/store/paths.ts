@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** Where each part of a store lives under its root (see DESIGN.md, "Data on disk"). */
+/** Where the store lives unless --root or SKIFF_ROOT says otherwise. */
+export const DEFAULT_STORE_ROOT = '/var/lib/skiff';
+
 export interface StorePaths {
   root: string;
   blobs: string;

@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Database } from 'better-sqlite3';
+import { runTool } from './tools.js';
 import {
   AlreadyExists,
   FailedPrecondition,
@@ -163,6 +164,23 @@ export class NetworkManager {
       this.store.delete(name);
     });
     writeLastAddress(this.stateDir, name, undefined);
+  }
+
+  /**
+   * Removes every network of this store, the default one included, and the store's nftables
+   * table: what `system reset` needs once no container is attached.
+   */
+  reset(): void {
+    for (const row of this.store.all()) {
+      const what = `remove network \`${row.name}\``;
+      if (this.store.endpointsOn(row.name).length > 0) {
+        throw new FailedPrecondition(`${what}: containers are still attached`);
+      }
+      deleteBridge(what, row.bridge);
+      this.store.write(() => this.store.delete(row.name));
+      writeLastAddress(this.stateDir, row.name, undefined);
+    }
+    runTool('nft', ['-f', '-'], `delete table inet ${this.table}\n`);
   }
 
   list(): NetworkInfo[] {
