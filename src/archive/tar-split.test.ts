@@ -109,7 +109,10 @@ describe('tar-split', { skip: !isRoot && 'needs root (devices, ownership, truste
       assert.ok(chunk.length > 0);
       break;
     }
-    await new Promise((resolve) => setImmediate(resolve));
+    // The record's read stream closes its fd asynchronously once destroyed: give it a moment.
+    for (let i = 0; i < 50 && fs.readdirSync('/proc/self/fd').length !== fds; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert.equal(fs.readdirSync('/proc/self/fd').length, fds);
   });
 });
