@@ -28,7 +28,8 @@ const podman = [
   '--storage-driver',
   'overlay',
 ];
-const skiff = ['--', path.join(repo, 'bin/skiff.js'), '--root', root];
+const skiff = ['--root', root];
+const SKIFF = path.join(repo, 'bin/skiff');
 
 function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,19 +69,15 @@ function startMany(label: string, start: (i: number) => void, needle: string): v
 try {
   const tar = path.join(work, 'rootfs.tar');
   execFileSync('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), tar]);
-  must(process.execPath, [...skiff, 'import', tar, 'bench/base:1']);
+  must(SKIFF, [...skiff, 'import', tar, 'bench/base:1']);
   must('podman', [...podman, 'import', tar, 'bench/base:1'], podmanEnv);
 
-  startMany(
-    'skiff',
-    () => must(process.execPath, [...skiff, 'run', '-d', 'bench/base:1', 'sleep', '600']),
-    root,
-  );
+  startMany('skiff', () => must(SKIFF, [...skiff, 'run', '-d', 'bench/base:1', 'sleep', '600']), root);
   const left = rssOf(`${root} container supervise`);
   console.log(
     `skiff    processes of its own left running: ${left.count} supervisor (${(left.kb / 1024).toFixed(1)} MB)`,
   );
-  must(process.execPath, [...skiff, 'system', 'reset', '-f']);
+  must(SKIFF, [...skiff, 'system', 'reset', '-f']);
 
   startMany(
     'podman',
@@ -88,7 +85,7 @@ try {
     podmanRoot,
   );
 } finally {
-  spawnSync(process.execPath, [...skiff, 'system', 'reset', '-f'], { stdio: 'ignore' });
+  spawnSync(SKIFF, [...skiff, 'system', 'reset', '-f'], { stdio: 'ignore' });
   spawnSync('podman', [...podman, 'rm', '-a', '-f', '-t', '0'], { env: podmanEnv, stdio: 'ignore' });
   spawnSync('podman', [...podman, 'system', 'reset', '-f'], { env: podmanEnv, stdio: 'ignore' });
   fs.rmSync(work, { recursive: true, force: true });

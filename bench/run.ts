@@ -61,8 +61,9 @@ function measure(label: string, fn: () => void): number {
 try {
   const tar = path.join(work, 'rootfs.tar');
   execFileSync('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), tar]);
-  const skiff = ['--', path.join(repo, 'bin/skiff.js'), '--root', root];
-  must(process.execPath, [...skiff, 'import', tar, 'bench/base:1']);
+  const skiff = ['--root', root];
+  const SKIFF = path.join(repo, 'bin/skiff');
+  must(SKIFF, [...skiff, 'import', tar, 'bench/base:1']);
   must('podman', [...podmanArgs, 'import', tar, 'bench/base:1'], podmanEnv);
 
   // The floor: crun alone on an unpacked bundle, no image store and no network.
@@ -83,7 +84,7 @@ try {
   );
   for (const network of ['host', 'bridge']) {
     results[`skiff-${network}`] = measure(`skiff run --rm --network ${network} base true`, () =>
-      must(process.execPath, [...skiff, 'run', '--rm', '--network', network, 'bench/base:1', 'true']),
+      must(SKIFF, [...skiff, 'run', '--rm', '--network', network, 'bench/base:1', 'true']),
     );
     results[`podman-${network}`] = measure(`podman run --rm --network ${network} base true`, () =>
       must('podman', [...podmanArgs, 'run', '--rm', '--network', network, 'bench/base:1', 'true'], podmanEnv),
