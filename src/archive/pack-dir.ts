@@ -10,8 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { majorOf, minorOf } from '../sys/nodes.js';
 import { readXattrs } from '../sys/xattr.js';
-import { DataLoss, InvalidArgument, SkiffError } from '../util/errors.js';
+import { InvalidArgument, SkiffError } from '../util/errors.js';
 import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from './tar-header.js';
+import { readFully, shrank } from './read-fully.js';
 
 const MiB = 1 << 20;
 /** Output buffers are this big; big files are read in chunks of this size. */
@@ -226,18 +227,6 @@ class Output {
     this.buffer = Buffer.allocUnsafe(CHUNK);
     this.used = 0;
   }
-}
-
-function readFully(fd: number, into: Buffer, at: number, length: number, short: () => Error): void {
-  for (let done = 0; done < length; ) {
-    const n = fs.readSync(fd, into, at + done, length - done, null);
-    if (n === 0) throw short();
-    done += n;
-  }
-}
-
-function shrank(verb: string, rel: string): DataLoss {
-  return new DataLoss(`${verb}: file \`${rel}\`: shrank while being read`);
 }
 
 function wrap(err: unknown, context: string): unknown {

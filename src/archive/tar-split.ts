@@ -20,6 +20,7 @@ import {
 } from '../util/errors.js';
 import type { LayerRecorder } from './apply-layer.js';
 import { ByteInput } from './byte-input.js';
+import { readFully, shrank } from './read-fully.js';
 
 const MiB = 1 << 20;
 /** Frames are compressed in batches of this size, each as its own gzip member. */
@@ -219,18 +220,6 @@ function openRecorded(verb: string, root: string, rel: string, size: number): nu
   if (!st.isFile()) throw new DataLoss(`${what}: no longer a regular file`);
   if (st.size !== size) throw new DataLoss(`${what}: size is ${st.size}, the record says ${size}`);
   return fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-}
-
-function readFully(fd: number, into: Buffer, at: number, length: number, short: () => Error): void {
-  for (let done = 0; done < length; ) {
-    const n = fs.readSync(fd, into, at + done, length - done, null);
-    if (n === 0) throw short();
-    done += n;
-  }
-}
-
-function shrank(verb: string, rel: string): DataLoss {
-  return new DataLoss(`${verb}: file \`${rel}\`: shrank while being read`);
 }
 
 function wrap(err: unknown, verb: string, splitFile: string): unknown {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { tryLock } from '../sys/flock.js';
 import { healthSpec, initialHealth, nextHealth, runCheck, type HealthState } from './health.js';
 import type { CreateOptions } from './records.js';
+import type { ContainerConfig } from '../oci/config.js';
 import type { Runtime } from './runtime.js';
 import { rotateLog } from './logs.js';
 
@@ -42,10 +43,11 @@ export async function supervise(
   try {
     fs.writeFileSync(path.join(root, 'supervisor.pid'), `${process.pid}\n`);
     let idleSince = Date.now();
+    const images = new Map<string, ContainerConfig>();
     while (!options.signal?.aborted) {
       // The store was removed under us (a test's sandbox, a wiped root): nothing to watch.
       if (!fs.existsSync(path.join(root, 'skiff.db'))) return;
-      const watched = await checkDue(runtime);
+      const watched = await checkDue(runtime, images);
       if (watched > 0) idleSince = Date.now();
       else if (Date.now() - idleSince > (options.idleExitMs ?? IDLE_EXIT_MS)) return;
       await sleep(TICK_MS, undefined, { signal: options.signal }).catch(() => undefined);
@@ -59,7 +61,7 @@ export async function supervise(
  * Rotates logs that grew too big and runs every health check that is due; returns how many
  * running containers it watches.
  */
-async function checkDue(runtime: Runtime): Promise<number> {
+async function checkDue(runtime: Runtime, images: Map<string, ContainerConfig>): Promise<number> {
   let watched = 0;
   for (const row of runtime.records.all()) {
     if (runtime.refresh(row).state !== 'running') continue;
@@ -67,7 +69,10 @@ async function checkDue(runtime: Runtime): Promise<number> {
     const bundle = runtime.containerDir(row.id);
     rotateLog(bundle, path.join(bundle, 'ctr.log'));
     const options = JSON.parse(row.spec) as CreateOptions;
-    const spec = healthSpec(options, runtime.imageConfigOf(row));
+    // Images are immutable: read each one's config once, not on every tick.
+    let image = images.get(row.image_id);
+    if (!image) images.set(row.image_id, (image = runtime.imageConfigOf(row)));
+    const spec = healthSpec(options, image);
     if (!spec) continue;
     const state: HealthState = row.health ? (JSON.parse(row.health) as HealthState) : initialHealth();
     const startedAt = Date.parse(row.started ?? '') || Date.now();

@@ -256,7 +256,8 @@ export class NetworkManager {
       const networks = new Set(this.store.networksOf(containerId));
       if (record?.network) networks.add(record.network);
       this.store.deleteEndpoints(containerId);
-      for (const network of networks) this.refreshHosts(network);
+      // On the default network nobody lists the leaver: there is nothing to rewrite.
+      for (const network of networks) if (network !== DEFAULT_NETWORK) this.refreshHosts(network);
     });
     removeContainerDir(this.stateDir, containerId);
   }
@@ -308,7 +309,7 @@ export class NetworkManager {
     const hostsFile = hostsPath(this.stateDir, base.containerId);
     const resolvConf = resolvConfPath(this.stateDir, base.containerId);
     writeInPlace(resolvConf, renderResolvConf(readHostFile('/etc/resolv.conf')));
-    this.store.write(() => this.refreshHosts(net.name));
+    this.store.write(() => this.refreshHosts(net.name, base.containerId));
     return {
       mode: 'bridge',
       netnsPath: netnsPath(base.containerId),
@@ -357,15 +358,22 @@ export class NetworkManager {
       .map((n) => ({ bridge: n.bridge, subnet: n.subnet }));
   }
 
-  /** Rewrites the hosts file of every container on `network`; call inside a write transaction. */
-  private refreshHosts(network: string): void {
+  /**
+   * Rewrites the hosts file of every container on `network`; call inside a write transaction.
+   * On the default network containers do not resolve each other by name (as with Docker's
+   * default bridge), so only `joining`'s own file is written: attaching stays O(1) however
+   * many containers share it, instead of rewriting every peer's file.
+   */
+  private refreshHosts(network: string, joining?: string): void {
     const rows = this.store.endpointsOn(network);
+    const peers = network !== DEFAULT_NETWORK;
     for (const row of rows) {
+      if (!peers && row.container_id !== joining) continue;
       const record = readRecord(this.stateDir, row.container_id);
       if (!record) continue; // mid-attach in another process: that attach writes its file itself
       const self: HostEntry = { ip: row.ip, names: [record.hostname, record.name, ...record.aliases] };
       const others = rows
-        .filter((r) => r.container_id !== row.container_id)
+        .filter((r) => peers && r.container_id !== row.container_id)
         .map((r) => ({ ip: r.ip, names: [r.name, ...(JSON.parse(r.aliases) as string[])] }));
       try {
         writeInPlace(hostsPath(this.stateDir, row.container_id), renderHosts(self, others));
