@@ -58,11 +58,12 @@ function measure(label: string, fn: () => void): number {
   return m;
 }
 
+const skiff = ['--root', root];
+const SKIFF = path.join(repo, 'bin/skiff');
+
 try {
   const tar = path.join(work, 'rootfs.tar');
   execFileSync('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), tar]);
-  const skiff = ['--root', root];
-  const SKIFF = path.join(repo, 'bin/skiff');
   must(SKIFF, [...skiff, 'import', tar, 'bench/base:1']);
   must('podman', [...podmanArgs, 'import', tar, 'bench/base:1'], podmanEnv);
 
@@ -98,6 +99,8 @@ try {
     );
   }
 } finally {
+  // The store's bridge and nftables table are host-wide: reset removes them with the store.
+  spawnSync(SKIFF, [...skiff, 'system', 'reset', '-f'], { stdio: 'ignore' });
   spawnSync('podman', [...podmanArgs, 'system', 'reset', '-f'], { env: podmanEnv, stdio: 'ignore' });
   fs.rmSync(work, { recursive: true, force: true });
 }
