@@ -5,39 +5,19 @@
  *
  *   node dist/bench/run.js [--runs 20]
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { IMAGE, must, sideBySide } from './side-by-side.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 20;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-run-'));
-const root = path.join(work, 'store');
-const podmanRoot = path.join(work, 'podman');
-const conf = path.join(work, 'containers.conf');
-fs.writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n');
-const podmanEnv = { ...process.env, CONTAINERS_CONF: conf };
-const podmanArgs = [
-  '--root',
-  path.join(podmanRoot, 'root'),
-  '--runroot',
-  path.join(podmanRoot, 'run'),
-  '--storage-driver',
-  'overlay',
-];
 
 function time(fn: () => void): number {
   const start = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
 }
 
 function median(values: number[]): number {
@@ -58,14 +38,11 @@ function measure(label: string, fn: () => void): number {
   return m;
 }
 
-const skiff = ['--root', root];
-const SKIFF = path.join(repo, 'bin/skiff');
+const bench = sideBySide('run');
 
 try {
-  const tar = path.join(work, 'rootfs.tar');
-  execFileSync('bash', [path.join(repo, 'scripts/make-busybox-rootfs.sh'), tar]);
-  must(SKIFF, [...skiff, 'import', tar, 'bench/base:1']);
-  must('podman', [...podmanArgs, 'import', tar, 'bench/base:1'], podmanEnv);
+  const tar = bench.tar;
+  const work = bench.work;
 
   // The floor: crun alone on an unpacked bundle, no image store and no network.
   const bundle = path.join(work, 'bundle');
@@ -85,10 +62,10 @@ try {
   );
   for (const network of ['host', 'bridge']) {
     results[`skiff-${network}`] = measure(`skiff run --rm --network ${network} base true`, () =>
-      must(SKIFF, [...skiff, 'run', '--rm', '--network', network, 'bench/base:1', 'true']),
+      bench.skiff(['run', '--rm', '--network', network, IMAGE, 'true']),
     );
     results[`podman-${network}`] = measure(`podman run --rm --network ${network} base true`, () =>
-      must('podman', [...podmanArgs, 'run', '--rm', '--network', network, 'bench/base:1', 'true'], podmanEnv),
+      bench.podman(['run', '--rm', '--network', network, IMAGE, 'true']),
     );
   }
   console.log('');
@@ -99,8 +76,5 @@ try {
     );
   }
 } finally {
-  // The store's bridge and nftables table are host-wide: reset removes them with the store.
-  spawnSync(SKIFF, [...skiff, 'system', 'reset', '-f'], { stdio: 'ignore' });
-  spawnSync('podman', [...podmanArgs, 'system', 'reset', '-f'], { env: podmanEnv, stdio: 'ignore' });
-  fs.rmSync(work, { recursive: true, force: true });
+  bench.cleanup();
 }
