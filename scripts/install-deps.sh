@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Debian packages: the runtimes, the outside judges the tests use, and the tools of the demo.
-packages=(busybox-static crun conmon runc skopeo umoci oci-image-tool podman zstd tar gzip python3 ca-certificates)
+packages=(busybox-static crun conmon runc skopeo umoci oci-image-tool podman docker-registry apache2-utils haproxy wrk zstd tar gzip python3 ca-certificates openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

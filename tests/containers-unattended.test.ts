@@ -4,9 +4,12 @@
  * command (`skiff container cleanup`) removes --rm containers, applies restart policies and must
  * leave a restarted run alone; kill -9 of `skiff run` mid-run or mid-start leaves a row that is
  * true to the process, can be started, and `rm -f` cleans up; and two roots on one host share
- * the `inet skiff` nftables table without breaking each other.
+ * the `inet skiff` nftables table without breaking each other; after a reboot, `system boot`
+ * brings back what its restart policy wants running.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +20,7 @@ import {
   discardRoot,
   httpGet,
   inspectContainer,
+  mountsUnder,
   psRow,
   runDetached,
 } from './container-testing.js';
@@ -194,4 +198,114 @@ describe('containers with no CLI watching', { skip: rootOnly || tool('crun', 'co
     const body = await httpGet(url).catch((err: Error) => `failed: ${err.message}`);
     assert.equal(body, 'hello from skiff\n', `GET ${url} after another root made its bridge`);
   });
+
+  it('after a reboot, `system boot` starts always and unless-stopped containers, on their networks', async (t) => {
+    const r = makeSandbox('skiff-ctr-boot-');
+    t.after(() => discardRoot(r));
+    await r.ok(['import', busyboxTar(), 'base:1']);
+    await r.ok(['network', 'create', 'bootnet']);
+    const port = await freePort();
+    await r.ok([
+      'run',
+      '-d',
+      '--restart',
+      'always',
+      '--name',
+      'web',
+      '--network',
+      'bootnet',
+      '-p',
+      `127.0.0.1:${port}:80`,
+      ...HTTPD,
+    ]);
+    await r.ok([
+      'run',
+      '-d',
+      '--restart',
+      'unless-stopped',
+      '--name',
+      'kept',
+      '--network',
+      'bootnet',
+      'base:1',
+      'sleep',
+      '300',
+    ]);
+    await r.ok(['run', '-d', '--restart', 'unless-stopped', '--name', 'halted', 'base:1', 'sleep', '300']);
+    await r.ok(['stop', '-t', '0', 'halted']);
+    await r.ok(['run', '-d', '--name', 'plain', 'base:1', 'sleep', '300']);
+    await r.ok(['create', '--restart', 'always', '--name', 'never', 'base:1', 'sleep', '300']);
+
+    simulateReboot(r.root);
+    for (const name of ['web', 'kept', 'plain']) {
+      assert.equal((await psRow(r, name))?.state, 'exited', `${name} after the reboot`);
+    }
+    assert.deepEqual(mountsUnder(r.root), [], 'the reboot took the mounts');
+
+    const booted = await r.ok(['system', 'boot']);
+    assert.match(booted.stdout, /started web /);
+    assert.match(booted.stdout, /started kept /);
+    const states = Object.fromEntries(
+      await Promise.all(
+        ['web', 'kept', 'halted', 'plain', 'never'].map(async (n) => [n, (await psRow(r, n))?.state]),
+      ),
+    );
+    assert.deepEqual(states, {
+      web: 'running',
+      kept: 'running',
+      halted: 'exited',
+      plain: 'exited',
+      never: 'created',
+    });
+    const url = `http://127.0.0.1:${port}/`;
+    assert.equal(await waitFor(`GET ${url}`, () => httpGet(url), { timeout: 5_000 }), 'hello from skiff\n');
+    assert.equal(
+      (await r.ok(['exec', 'kept', 'wget', '-q', '-O-', 'http://web/'])).stdout,
+      'hello from skiff\n',
+    );
+    // A second boot finds them running and starts nothing.
+    assert.equal((await r.ok(['system', 'boot'])).stdout, '');
+  });
 });
+
+/**
+ * What a reboot takes from a root: every process (conmon first, so no exit command runs), the
+ * runtime's state in /run, mounts, network namespaces, the root's bridges and nftables table.
+ * The files under the root stay, as they would on disk.
+ */
+function simulateReboot(root: string): void {
+  const containers = ls(path.join(root, 'containers'));
+  const mine = (needle: string) =>
+    ls('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  for (const id of containers) for (const pid of mine(`${root}/containers/${id}`)) kill(pid);
+  for (const pid of mine(`${root}\0container\0supervise`)) kill(pid);
+  for (const id of containers) {
+    const pidFile = path.join(root, 'containers', id, 'pidfile');
+    if (fs.existsSync(pidFile)) kill(Number(fs.readFileSync(pidFile, 'utf8').trim()));
+    spawnSync('crun', ['delete', '--force', id]);
+    spawnSync('ip', ['netns', 'delete', `skiff-${id.slice(0, 12)}`]);
+  }
+  for (const m of mountsUnder(root).reverse()) spawnSync('umount', ['-l', m]);
+  const hash = createHash('sha256').update(root).digest('hex');
+  for (const link of ls('/sys/class/net').filter((n) => n.startsWith(`sk${hash.slice(0, 5)}`))) {
+    spawnSync('ip', ['link', 'delete', link]);
+  }
+  spawnSync('nft', ['delete', 'table', 'inet', `skiff_${hash.slice(0, 12)}`]);
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // gone already
+  }
+}

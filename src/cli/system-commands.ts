@@ -1,4 +1,4 @@
-/** `skiff system check` and `skiff system prune`. */
+/** `skiff system check|prune|reset|boot`. */
 import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { humanSize } from '../util/format.js';
@@ -10,7 +10,8 @@ export async function systemCommand(engine: Engine, argv: string[], out: Output)
   if (verb === 'check') return check(engine, rest, out);
   if (verb === 'prune') return prune(engine, rest, out);
   if (verb === 'reset') return reset(engine, rest, out);
-  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check, prune or reset)`, {
+  if (verb === 'boot') return boot(engine, rest, out);
+  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check, prune, reset or boot)`, {
     code: 'USAGE',
   });
 }
@@ -70,4 +71,14 @@ async function reset(engine: Engine, argv: string[], out: Output): Promise<numbe
   await engine.reset();
   out.stdout(`Removed the store at ${engine.store.paths.root}\n`);
   return 0;
+}
+
+/** Run at boot (contrib/systemd/skiff-boot.service): containers with `always`/`unless-stopped` come back. */
+async function boot(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [], 'system boot');
+  needArgs(p, 'system boot', 0, 0, '');
+  const { started, failed } = await engine.runtime.boot();
+  for (const row of started) out.stdout(`started ${row.name} (${row.id.slice(0, 12)})\n`);
+  for (const { row, error } of failed) out.stderr(`Error: start ${row.name}: ${error.message}\n`);
+  return failed.length === 0 ? 0 : 1;
 }

@@ -19,6 +19,15 @@ export function runtimeCall(
   return { status, stderr: result.stderr ?? '' };
 }
 
+/** `runtimeCall` that lets the caller work while the runtime runs; never rejects. */
+export function runtimeCallInBackground(runtimePath: string, args: string[]): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(runtimePath, args, { stdio: 'ignore' });
+    child.on('error', () => resolve(1));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
 /**
  * `runtime exec` with the caller's stdin and stdout: the exit status is the command's. stderr
  * passes through a pipe so that the runtime's own "not found" and "permission denied" become

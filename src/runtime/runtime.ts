@@ -28,7 +28,7 @@ import {
   type CreateOptions,
 } from './records.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
-import { runtimeCall, runtimeExec } from './runtime-cli.js';
+import { runtimeCall, runtimeCallInBackground, runtimeExec } from './runtime-cli.js';
 import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from './spec.js';
 import { parseVolume, prepareMounts } from './volumes.js';
 import { Volumes } from './volume-store.js';
@@ -281,7 +281,7 @@ export class Runtime {
       if (!row) throw new FailedPrecondition(`finish container \`${id.slice(0, 12)}\`: removed meanwhile`);
       if (row.state === 'running') {
         const code = readExitCode(path.join(this.containerDir(id), 'exits', id));
-        this.teardown(row);
+        await this.teardownExited(row);
         this.records.update(id, {
           state: 'exited',
           exit_code: code ?? 255,
@@ -299,6 +299,23 @@ export class Runtime {
   /** Releases what a start took; safe on a half-started container. */
   private teardown(row: ContainerRow): void {
     deleteRuntimeState(row);
+    this.release(row);
+  }
+
+  /**
+   * `teardown` of a container whose process has exited: the runtime's `delete` (a process of
+   * its own, ~10 ms) runs while the network and the mount are released, which no longer
+   * depend on it once nothing runs in the container.
+   */
+  private async teardownExited(row: ContainerRow): Promise<void> {
+    const deleting = hasRuntimeState(row)
+      ? runtimeCallInBackground(row.runtime, ['delete', '--force', row.id])
+      : undefined;
+    this.release(row);
+    await deleting;
+  }
+
+  private release(row: ContainerRow): void {
     try {
       this.networks.detach(row.id);
     } catch (err) {
@@ -447,6 +464,30 @@ export class Runtime {
     }
   }
 
+  /**
+   * After the host booted (or whenever nothing ran them): starts every container whose restart
+   * policy says it should be running — `always`, and `unless-stopped` unless the user stopped
+   * it — as Docker's daemon does when it starts. Containers never started are left alone. One
+   * container failing to start does not keep the others down.
+   */
+  async boot(): Promise<{ started: ContainerRow[]; failed: { row: ContainerRow; error: Error }[] }> {
+    const started: ContainerRow[] = [];
+    const failed: { row: ContainerRow; error: Error }[] = [];
+    for (const stored of this.records.all()) {
+      const row = this.refresh(stored);
+      if (row.state === 'running' || row.started === null) continue;
+      const policy = (JSON.parse(row.spec) as CreateOptions).restart ?? 'no';
+      const stoppedByUser = fs.existsSync(path.join(this.containerDir(row.id), STOPPED_MARK));
+      if (policy !== 'always' && !(policy === 'unless-stopped' && !stoppedByUser)) continue;
+      try {
+        started.push(await this.start(row.id));
+      } catch (err) {
+        failed.push({ row, error: err as Error });
+      }
+    }
+    return { started, failed };
+  }
+
   /** A container the user stopped is not restarted by its policy (until started again). */
   private markStopped(id: string): void {
     fs.writeFileSync(path.join(this.containerDir(id), STOPPED_MARK), '');
@@ -469,9 +510,12 @@ function kernelNames(root: string): { table: string; bridgePrefix: string } {
  * call costs a process (and crun re-executes itself), and most teardowns find nothing left.
  */
 function deleteRuntimeState(row: ContainerRow): void {
+  if (hasRuntimeState(row)) runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+}
+
+function hasRuntimeState(row: ContainerRow): boolean {
   const stateRoot = path.basename(row.runtime) === 'runc' ? '/run/runc' : '/run/crun';
-  if (!fs.existsSync(path.join(stateRoot, row.id))) return;
-  runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+  return fs.existsSync(path.join(stateRoot, row.id));
 }
 
 /** /etc/hostname for the container, bind-mounted like Podman's. */

@@ -2,9 +2,26 @@
  * The libc functions Node lacks, loaded once through koffi. This file and its siblings in
  * src/sys/ are the only place in skiff that makes raw system calls.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 
+type Koffi = typeof import('koffi');
+
+/**
+ * koffi's own entry point costs ~20 ms at every start (it loads `https` and probes the
+ * platform); skiff only needs the native module, which loads in ~2 ms. The entry point
+ * remains the fallback for a platform whose prebuilt module sits elsewhere.
+ */
+function loadKoffi(): Koffi {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(`koffi/build/koffi/${process.platform}_${process.arch}/koffi.node`) as Koffi;
+  } catch {
+    return require('koffi') as Koffi;
+  }
+}
+
+const koffi = loadKoffi();
 const lib = koffi.load('libc.so.6');
 
 export const libc = {
