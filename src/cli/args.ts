@@ -1,4 +1,5 @@
 /** A small argument parser: Docker-style long and short flags, `--x=v`, `-abc`, and `--`. */
+import fs from 'node:fs';
 import { InvalidArgument } from '../util/errors.js';
 
 export interface FlagSpec {
@@ -103,4 +104,21 @@ export function needArgs(parsed: Parsed, command: string, min: number, max: numb
       },
     );
   }
+}
+
+/**
+ * The environment of `--env-file` and `-e`: the files' lines first, so `-e` wins as in Docker;
+ * a bare `NAME` takes the caller's value.
+ */
+export function envOption(parsed: Parsed): string[] {
+  const env: string[] = [];
+  for (const file of list(parsed, 'env-file')) {
+    if (!fs.existsSync(file)) throw new InvalidArgument(`invalid env file \`${file}\`: no such file`);
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed !== '' && !trimmed.startsWith('#')) env.push(trimmed);
+    }
+  }
+  env.push(...list(parsed, 'env'));
+  return env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`));
 }

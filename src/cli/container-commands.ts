@@ -1,12 +1,11 @@
 /** The container verbs: run, create, start, ps, logs, exec, stop, kill, restart, rm, wait, prune. */
-import fs from 'node:fs';
 import type { Engine } from '../engine.js';
 import type { CreateOptions } from '../runtime/records.js';
 import { attach, type Attached } from '../runtime/attach.js';
 import { supervise } from '../runtime/supervisor.js';
 import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
-import { bool, list, needArgs, parseArgs, str, type FlagSpec, type Parsed } from './args.js';
+import { bool, envOption, list, needArgs, parseArgs, str, type FlagSpec, type Parsed } from './args.js';
 import { table } from './table.js';
 import type { Output } from './output.js';
 
@@ -21,6 +20,7 @@ const CREATE_FLAGS: FlagSpec[] = [
   { name: 'tmpfs', kind: 'list' },
   { name: 'network', kind: 'string' },
   { name: 'net', kind: 'string' },
+  { name: 'network-alias', kind: 'list' },
   { name: 'hostname', short: 'h', kind: 'string' },
   { name: 'entrypoint', kind: 'string' },
   { name: 'read-only', kind: 'boolean' },
@@ -49,14 +49,6 @@ const CREATE_FLAGS: FlagSpec[] = [
 
 function createOptions(p: Parsed): CreateOptions {
   const [image, ...command] = p.positionals as [string, ...string[]];
-  const env = [...list(p, 'env')];
-  for (const file of list(p, 'env-file')) {
-    if (!fs.existsSync(file)) throw new InvalidArgument(`invalid env file \`${file}\`: no such file`);
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      const trimmed = line.trim();
-      if (trimmed !== '' && !trimmed.startsWith('#')) env.push(trimmed);
-    }
-  }
   const entrypoint = str(p, 'entrypoint');
   const pids = str(p, 'pids-limit');
   const stopTimeout = str(p, 'stop-timeout');
@@ -71,13 +63,14 @@ function createOptions(p: Parsed): CreateOptions {
     name: str(p, 'name'),
     command,
     entrypoint: entrypoint === undefined ? undefined : entrypoint === '' ? [] : [entrypoint],
-    env: env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)),
+    env: envOption(p),
     workdir: str(p, 'workdir'),
     user: str(p, 'user'),
     tty: bool(p, 'tty'),
     interactive: bool(p, 'interactive'),
     hostname: str(p, 'hostname'),
     network: str(p, 'network') ?? str(p, 'net'),
+    networkAliases: list(p, 'network-alias'),
     publish: list(p, 'publish'),
     volumes: list(p, 'volume'),
     tmpfs: list(p, 'tmpfs'),

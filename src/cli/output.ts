@@ -4,7 +4,22 @@ export interface Output {
   stderr(text: string): void;
 }
 
+let closedReader = false;
+
+/**
+ * A reader that went away (`skiff diff … | head`) ends the output quietly, as with any Unix
+ * tool: EPIPE is not an error of ours.
+ */
+function quietOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    closedReader = true;
+  });
+}
+
+quietOnEpipe(process.stdout);
+
 export const processOutput: Output = {
-  stdout: (text) => void process.stdout.write(text),
+  stdout: (text) => void (closedReader || process.stdout.write(text)),
   stderr: (text) => void process.stderr.write(text),
 };

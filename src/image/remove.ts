@@ -51,6 +51,9 @@ export async function removeImages(
             result.untagged.push(tag.name);
           }
         }
+        // As with `docker rmi -f`: an image a container uses loses its names, not its content
+        // (the container must still start; prune keeps it while the container exists).
+        if (user) return;
         for (const m of meta.manifestsOf(resolved.imageId)) meta.deleteManifest(m.digest);
       });
     }

@@ -19,6 +19,8 @@ export interface CreateOptions {
   interactive?: boolean;
   hostname?: string;
   network?: string;
+  /** more names the container answers to on a user network (a service's name) */
+  networkAliases?: string[];
   publish?: string[];
   volumes?: string[];
   tmpfs?: string[];

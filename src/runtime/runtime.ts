@@ -125,6 +125,16 @@ export class Runtime {
     if (row.state === 'running') return row;
     const options = JSON.parse(row.spec) as CreateOptions;
     const bundle = this.containerDir(row.id);
+    // This run's token, recorded under the lock `finish` takes before anything starts: the
+    // late exit command of the run before (`cleanup <id> <its token>`, a process of its own
+    // that a quick stop-then-start can outrun) then sees a newer run and leaves it alone.
+    const started = new Date().toISOString();
+    const held = await lock(path.join(bundle, 'lock'), 'exclusive');
+    try {
+      this.records.update(row.id, { started });
+    } finally {
+      held.release();
+    }
     const exitDir = path.join(bundle, 'exits');
     fs.rmSync(exitDir, { recursive: true, force: true });
     fs.rmSync(path.join(bundle, STOPPED_MARK), { force: true });
@@ -142,6 +152,7 @@ export class Runtime {
         network: options.network ?? 'bridge',
         name: row.name,
         hostname: options.hostname ?? row.id.slice(0, 12),
+        aliases: options.networkAliases,
         ports: (options.publish ?? []).flatMap(parsePublish),
       });
       const spec = await precompileSeccomp(
@@ -155,7 +166,6 @@ export class Runtime {
       );
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(spec));
       const detached = !hooks.beforeStart;
-      const started = new Date().toISOString();
       const { pid, conmonPid } = await createContainer({
         id: row.id,
         bundle,
@@ -274,11 +284,13 @@ export class Runtime {
    * network and the mount. Idempotent, and serialised per container by a lock file, because
    * both conmon's exit command and a waiting CLI may call it.
    */
-  async finish(id: string): Promise<ContainerRow> {
+  async finish(id: string, run?: string): Promise<ContainerRow> {
     const held = await lock(path.join(this.containerDir(id), 'lock'), 'exclusive');
     try {
       const row = this.records.get(id);
       if (!row) throw new FailedPrecondition(`finish container \`${id.slice(0, 12)}\`: removed meanwhile`);
+      // Asked for by an earlier run's exit command: the current run is not its business.
+      if (run !== undefined && row.started !== run) return row;
       if (row.state === 'running') {
         const code = readExitCode(path.join(this.containerDir(id), 'exits', id));
         await this.teardownExited(row);
@@ -352,6 +364,11 @@ export class Runtime {
   inspect(input: string): ContainerRow & { options: CreateOptions } {
     const row = this.refresh(this.records.find(input));
     return { ...row, options: JSON.parse(row.spec) as CreateOptions };
+  }
+
+  /** The container's address on its network (running containers on bridge and user networks). */
+  address(input: string): string | undefined {
+    return this.networks.addressOf(this.records.find(input).id);
   }
 
   kill(input: string, signal = 'KILL'): void {
@@ -449,7 +466,8 @@ export class Runtime {
     if (!row) return;
     // An exit command from a run before the current one (the container was restarted since).
     if (run !== undefined && row.started !== run) return;
-    const finished = await this.finish(id);
+    const finished = await this.finish(id, run);
+    if (run !== undefined && finished.started !== run) return;
     const options = JSON.parse(row.spec) as CreateOptions;
     if (options.rm) {
       await this.remove(id, { force: true });

@@ -30,17 +30,18 @@ export function collectGarbage(store: Store, options: CollectOptions = {}): Coll
   const { meta } = store;
 
   meta.transaction(() => {
-    if (options.dangling) {
-      for (const m of meta.manifests()) {
-        const tagged = meta.db.prepare('SELECT 1 FROM tags WHERE manifest_digest = ?').get(m.digest);
-        if (!tagged) meta.deleteManifest(m.digest);
-      }
-    }
     const inUse = new Set(
       (meta.db.prepare('SELECT DISTINCT image_id FROM containers').all() as { image_id: Digest }[]).map(
         (r) => r.image_id,
       ),
     );
+    if (options.dangling) {
+      for (const m of meta.manifests()) {
+        const tagged = meta.db.prepare('SELECT 1 FROM tags WHERE manifest_digest = ?').get(m.digest);
+        // A container starts from its image's manifest: a dangling one it uses stays.
+        if (!tagged && !inUse.has(m.image_id)) meta.deleteManifest(m.digest);
+      }
+    }
     for (const image of meta.images()) {
       // A container's image stays, tagged or not, for as long as the container exists.
       if (meta.manifestsOf(image.id).length === 0 && !inUse.has(image.id)) {

@@ -195,6 +195,11 @@ export class NetworkManager {
     return this.info(row);
   }
 
+  /** The container's address on its network while it is attached. */
+  addressOf(containerId: string): string | undefined {
+    return this.store.endpointsOf(containerId)[0]?.ip;
+  }
+
   attach(containerId: string, options: AttachOptions): Attachment {
     if (!CONTAINER_ID.test(containerId))
       throw new InvalidArgument(`attach \`${containerId}\`: invalid container ID`);
