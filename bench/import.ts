@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { textCorpus } from './text-corpus.js';
 import { podman, skiff, type Podman } from '../tests/helpers.js';
 
 const MB = 1e6;
@@ -30,41 +31,6 @@ function flag(name: string, fallback: number): number {
 const totalMB = flag('--mb', 200);
 const runs = flag('--runs', 3);
 const FILES = 2_000;
-
-/** Real text: small text files under /usr/include and /usr/share, read until `want` bytes. */
-function textCorpus(want: number): Buffer {
-  const parts: Buffer[] = [];
-  let have = 0;
-  const visit = (dir: string): void => {
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      if (have >= want) return;
-      const abs = path.join(dir, name);
-      const st = fs.lstatSync(abs);
-      if (st.isDirectory()) visit(abs);
-      else if (
-        st.isFile() &&
-        st.size > 0 &&
-        st.size < 1 << 20 &&
-        !/\.(gz|xz|bz2|zst|png|jpg|gif|ico|mo|so)$/.test(name)
-      ) {
-        const data = fs.readFileSync(abs);
-        if (data.subarray(0, 4096).includes(0)) continue; // binary
-        parts.push(data);
-        have += data.length;
-      }
-    }
-  };
-  for (const root of ['/usr/include', '/usr/share/doc', '/usr/share/common-licenses', '/usr/share'])
-    visit(root);
-  if (have === 0) throw new Error('no text files under /usr/include or /usr/share');
-  return Buffer.concat(parts);
-}
 
 /** The rootfs tree: FILES files, half random, half text, in directories of 100. */
 function makeTree(dir: string, bytes: number): void {

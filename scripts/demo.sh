@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # skiff's main job at this stage: a busybox image imported, named, listed, saved, removed,
-# loaded back and checked. Installs what is missing first.
+# loaded back; containers run from it; pushed to a registry on loopback and pulled into a
+# second store; an app deployed behind HAProxy, released again and rolled back. Installs what
+# is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -11,6 +13,9 @@ work=$(mktemp -d)
 cleanup() {
   bin/skiff rm -f demo-web demo-db >/dev/null 2>&1 || true
   bin/skiff network rm demo-net >/dev/null 2>&1 || true
+  bin/skiff service rm demo-app >/dev/null 2>&1 || true
+  [ -n "${registry_pid:-}" ] && kill "$registry_pid" 2>/dev/null
+  [ -d "$work/pulled" ] && bin/skiff --root "$work/pulled" system reset -f >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -20,6 +25,7 @@ step() { printf '\n\033[1m$ skiff %s\033[0m\n' "$*"; skiff "$@"; }
 
 echo "store: $SKIFF_ROOT"
 bash scripts/make-busybox-rootfs.sh "$work/rootfs.tar"
+mkdir "$work/rootfs" && tar -C "$work/rootfs" -xf "$work/rootfs.tar"
 step import -c 'CMD ["sh"]' -m 'busybox-static rootfs' "$work/rootfs.tar" demo/base:1
 step tag demo/base:1 demo/base:latest
 step import "$work/rootfs.tar" demo/copy:1
@@ -44,4 +50,35 @@ step run --rm --network demo-net demo/base:1 ping -c1 demo-db
 step exec demo-db ps
 step rm -f demo-web demo-db
 step network rm demo-net
+
+# A registry on loopback: push sends what it lacks, pull into a second store fetches it.
+port=15000
+bin/skiff registry serve --addr 127.0.0.1:$port --root "$work/registry" &
+registry_pid=$!
+until busybox wget -q -O /dev/null http://127.0.0.1:$port/v2/ 2>/dev/null; do sleep 0.1; done
+step push demo/base:1 127.0.0.1:$port/demo/base:1
+step push demo/base:1 127.0.0.1:$port/demo/base:1
+step --root "$work/pulled" pull 127.0.0.1:$port/demo/base:1
+step --root "$work/pulled" images
+
+# Deploy: two versions of a small web app behind HAProxy; a release, a rollback.
+for v in 1 2; do
+  mkdir -p "$work/app$v/www"
+  echo "hello from app v$v" >"$work/app$v/www/index.html"
+  echo ok >"$work/app$v/www/up"
+  tar -cf "$work/app$v.tar" -C "$work/rootfs" . -C "$work/app$v" ./www
+  bin/skiff import -c "CMD [\"sh\",\"-c\",\"trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait\"]" \
+    "$work/app$v.tar" demo/app:v$v >/dev/null
+done
+get() { printf '\n$ busybox wget -qO- http://127.0.0.1:18081/\n'; busybox wget -qO- http://127.0.0.1:18081/; }
+step deploy demo-app demo/app:v1 --replicas 2 --port 127.0.0.1:18081:8080 --health /up --drain 1s
+get
+step deploy demo-app demo/app:v2 --replicas 2 --port 127.0.0.1:18081:8080 --health /up --drain 1s
+get
+step services
+step releases demo-app
+step diff demo-app 1 2
+step rollback demo-app
+get
+step service rm demo-app
 step system check

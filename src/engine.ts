@@ -2,6 +2,8 @@
  * The public API: what a TypeScript program (and skiff's own CLI) calls. Each method opens
  * nothing itself beyond the store it was given and delegates to the part that owns the work.
  */
+import { Deployer, type DeployerOptions } from './deploy/deployer.js';
+import { Proxy } from './deploy/proxy.js';
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Digest } from './oci/digest.js';
@@ -20,6 +22,10 @@ import { Runtime } from './runtime/runtime.js';
 import { stopSupervisor } from './runtime/supervisor.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RegistryClient, type ClientOptions } from './registry/client/client.js';
+import type { Credentials } from './registry/client/credentials.js';
+import type { PullOptions, PullResult } from './registry/client/pull.js';
+import type { PushOptions, PushResult } from './registry/client/push.js';
 
 export const DEFAULT_ROOT = DEFAULT_STORE_ROOT;
 
@@ -66,6 +72,11 @@ export class Engine {
       notice: this.options.notice,
     });
     return this.runtimeInstance;
+  }
+
+  /** Services, releases and the proxy in front of them. */
+  deployer(options: DeployerOptions = {}): Deployer {
+    return new Deployer(this.store, this.runtime, options);
   }
 
   close(): void {
@@ -135,6 +146,7 @@ export class Engine {
    */
   async reset(): Promise<void> {
     const runtime = this.runtime;
+    new Proxy(this.store.paths.root).stop();
     await stopSupervisor(this.store.paths.root);
     for (const c of runtime.list({ all: true })) await runtime.remove(c.id, { force: true });
     runtime.networks.reset();
@@ -146,5 +158,39 @@ export class Engine {
 
   imageId(input: string): Digest {
     return resolveImage(this.store, input).imageId;
+  }
+
+  /** Fetches an image from its registry; only layers the store lacks are downloaded. */
+  async pull(reference: string, options: PullOptions & ClientOptions = {}): Promise<PullResult> {
+    return withClient(options, (client) => client.pull(this.store, reference, options));
+  }
+
+  /** Sends local image `source` to `target` (default: its own name); only missing blobs travel. */
+  async push(
+    source: string,
+    target?: string,
+    options: PushOptions & ClientOptions = {},
+  ): Promise<PushResult> {
+    return withClient(options, (client) => client.push(this.store, source, target, options));
+  }
+
+  /** Checks credentials against the registry and stores them as Docker does; returns where. */
+  async login(registry: string, credentials: Credentials, options: ClientOptions = {}): Promise<string> {
+    return withClient(options, (client) => client.login(registry, credentials));
+  }
+
+  /** Forgets a registry's credentials; false when none were stored. */
+  async logout(registry: string): Promise<boolean> {
+    return withClient({}, (client) => client.logout(registry));
+  }
+}
+
+/** A client for one call: its keep-alive connections close with it. */
+async function withClient<T>(options: ClientOptions, fn: (client: RegistryClient) => Promise<T>): Promise<T> {
+  const client = new RegistryClient({ insecure: options.insecure, retryDelay: options.retryDelay });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
   }
 }

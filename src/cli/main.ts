@@ -31,6 +31,15 @@ import {
 import { CannotRun } from '../runtime/conmon.js';
 import { networkCommand, volumeCommand } from './network-commands.js';
 import { systemCommand } from './system-commands.js';
+import { loginCommand, logoutCommand, pullCommand, pushCommand } from './registry-client-commands.js';
+import {
+  deployCommand,
+  diffCommand,
+  releasesCommand,
+  rollbackCommand,
+  serviceCommand,
+  servicesCommand,
+} from './deploy-commands.js';
 
 type Command = (engine: Engine, argv: string[], out: Output) => Promise<number> | number;
 
@@ -58,6 +67,16 @@ const commands: Record<string, Command> = {
   container: containerCommand,
   network: networkCommand,
   volume: volumeCommand,
+  pull: pullCommand,
+  push: pushCommand,
+  login: loginCommand,
+  logout: logoutCommand,
+  deploy: deployCommand,
+  rollback: rollbackCommand,
+  releases: releasesCommand,
+  diff: diffCommand,
+  services: servicesCommand,
+  service: serviceCommand,
 };
 
 const USAGE = `Usage: skiff [--root DIR] [--debug] COMMAND
@@ -71,6 +90,10 @@ Images:
   save [-o FILE] IMAGE...         OCI layout tar (--format docker-archive for the classic one)
   load [-i FILE]                  an OCI layout tar or a docker save archive
   rmi [-f] IMAGE...               untag and remove images
+  pull [--platform P] [-q] NAME   fetch an image; only layers the store lacks are downloaded
+  push [-q] [--compression gzip|zstd] NAME [DEST]   send an image; only blobs the registry lacks go
+  login -u USER --password-stdin REGISTRY   check and store credentials (~/.docker/config.json)
+  logout REGISTRY                 forget them (registries: --tls-verify=false for plain http/any cert)
 
 Containers:
   run [OPTIONS] IMAGE [CMD...]    run a container (-d, -it, --rm, --name, -e, -w, -u, -p, -v, --network,
@@ -83,13 +106,36 @@ Containers:
   network create|ls|inspect|rm    user networks: containers on one find each other by name
   volume create|ls|inspect|rm     named volumes (-v NAME:/path)
 
+Deploy (HAProxy in front, zero-downtime switches through its runtime API):
+  deploy SERVICE IMAGE [-- CMD...]  next release: start, wait ready, switch traffic, stop the old
+                                  (--replicas N, --port [IP:]PORT[:CONTAINER_PORT], --health PATH,
+                                  --health-timeout 30s, --drain 5s, --stop-timeout 10, -e, --env-file,
+                                  -v, --network, -m MSG)
+  deploy [-f FILE]                every service of skiff.yaml / compose.yaml, dependencies first
+  releases SERVICE                the release history, newest first
+  diff SERVICE A B                what changed between releases A and B (image layers and files, env, ports)
+  rollback SERVICE [--to N]       traffic back on the previous release (kept stopped, started again)
+  services                        every service, its live release, replicas ready (as HAProxy sees them)
+  service rm SERVICE              stop and remove a service's containers, servers and history
+
 System:
   system check                    verify every blob, layer and reference; exit 1 on damage
   system prune                    remove untagged images, unreferenced data and temp files
   system reset -f                 remove everything: containers, networks, volumes, images, the store
+  system boot                     start the containers whose restart policy wants them running (at boot)
+
+Registry server (never opens the store; its own --root):
+  registry serve --addr HOST:PORT --root DIR   serve the distribution API (--htpasswd FILE, --tls-cert C --tls-key K,
+                                  --token-issuer or --token-realm URL --token-key PEM, --log)
+  registry gc --root DIR [--dry-run] [--grace 1h]   remove unreferenced blobs, safe while serving
 
 Store: --root DIR, or SKIFF_ROOT (default /var/lib/skiff).
 `;
+
+/** Verbs that run without the Engine (and so never open or lock the store). */
+const standalone: Record<string, (argv: string[], out: Output) => Promise<number>> = {
+  registry: async (argv, out) => (await import('./registry-commands.js')).registryCommand(argv, out),
+};
 
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
   let root: string | undefined;
@@ -112,14 +158,16 @@ export async function main(argv: string[], out: Output = processOutput): Promise
     return 0;
   }
   const command = commands[verb];
-  if (!command) {
+  const alone = standalone[verb];
+  if (!command && !alone) {
     out.stderr(`Error: unknown command \`${verb}\`; see 'skiff --help'\n`);
     return 2;
   }
   let engine: Engine | undefined;
   try {
+    if (alone) return await alone(root === undefined ? rest : [...rest, '--root', root], out);
     engine = Engine.open({ root, notice: (text) => out.stderr(`${text}\n`) });
-    return await command(engine, rest, out);
+    return await command!(engine, rest, out);
   } catch (err) {
     out.stderr(`Error: ${describeError(err)}\n`);
     if (debug && err instanceof Error) out.stderr(`${err.stack ?? ''}\n`);

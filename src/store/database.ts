@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 3:
+ * The metadata database (SQLite, WAL). Schema version 5:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -14,6 +14,10 @@
  *   containers id PK, name UNIQUE, image_id ─▶ images   state, pid + pid_start, conmon pid, exit, health
  *   endpoints  container_id, network ─▶ networks name PK  ip, mac, aliases (one row per attachment)
  *   volumes    name PK                                   data in volumes/<name>/_data
+ *   blob_locations digest, registry, repository          where a blob was pulled from or pushed to
+ *                                                         (cross-repository mounts on push)
+ *   services   name PK, live ─▶ releases.number          deployed services
+ *   releases   (service, number) PK                      image, spec, container ids, status
  *
  * Every row points only at things complete on disk: files are written and renamed first, rows
  * inserted after, in one transaction. Rows nobody points at (a layer no image uses, an untagged
@@ -114,6 +118,37 @@ const migrations: string[] = [
   // 3: health check state of containers
   `
   ALTER TABLE containers ADD COLUMN health TEXT;   -- JSON: status, failing streak, last results
+  `,
+  // 4: where blobs are known to exist in registries (a hint for cross-repository mounts)
+  `
+  CREATE TABLE blob_locations (
+    digest TEXT NOT NULL,
+    registry TEXT NOT NULL,         -- "127.0.0.1:5000", "docker.io"
+    repository TEXT NOT NULL,       -- "team/base"
+    seen TEXT NOT NULL,
+    PRIMARY KEY (digest, registry, repository)
+  );
+  `,
+  // 5: deployed services and their release history
+  `
+  CREATE TABLE services (
+    name TEXT PRIMARY KEY,
+    live INTEGER,                   -- the release serving now (NULL before the first succeeds)
+    created TEXT NOT NULL
+  );
+  CREATE TABLE releases (
+    service TEXT NOT NULL REFERENCES services(name) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    image_id TEXT NOT NULL,
+    image_name TEXT NOT NULL,
+    spec TEXT NOT NULL,             -- JSON: replicas, port, health, env, network, command, volumes
+    containers TEXT NOT NULL,       -- JSON array of container ids (kept stopped after the release)
+    status TEXT NOT NULL,           -- deploying | live | stopped | failed | retired
+    created TEXT NOT NULL,
+    author TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (service, number)
+  );
   `,
 ];
 

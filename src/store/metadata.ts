@@ -189,4 +189,22 @@ export class Metadata {
   deleteTag(name: string): void {
     this.db.prepare('DELETE FROM tags WHERE name = ?').run(name);
   }
+
+  /** Remembers that `digest` exists in a registry's repository (pulled from or pushed there). */
+  addBlobLocation(digest: Digest, registry: string, repository: string): void {
+    this.db
+      .prepare(
+        'INSERT OR REPLACE INTO blob_locations (digest, registry, repository, seen) VALUES (?, ?, ?, ?)',
+      )
+      .run(digest, registry, repository, new Date().toISOString());
+  }
+
+  /** Repositories of `registry` known to hold `digest`, most recently seen first. */
+  blobLocations(digest: Digest, registry: string): string[] {
+    return (
+      this.db
+        .prepare('SELECT repository FROM blob_locations WHERE digest = ? AND registry = ? ORDER BY seen DESC')
+        .all(digest, registry) as { repository: string }[]
+    ).map((r) => r.repository);
+  }
 }

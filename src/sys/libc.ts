@@ -3,9 +3,10 @@
  * src/sys/ are the only place in skiff that makes raw system calls.
  */
 import { createRequire } from 'node:module';
+import type * as KoffiModule from 'koffi';
 import os from 'node:os';
 
-type Koffi = typeof import('koffi');
+type Koffi = typeof KoffiModule;
 
 /**
  * koffi's own entry point costs ~20 ms at every start (it loads `https` and probes the

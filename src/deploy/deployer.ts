@@ -1,0 +1,463 @@
+/**
+ * Releases of a service: start the new containers, wait until they are ready, move traffic in
+ * HAProxy through its runtime API, drain and stop the old ones — which stay, stopped, as the
+ * rollback target. A rollback is a start of those containers and the same switch back.
+ *
+ * Order of effects, so that a failure at any step leaves the old release serving: nothing in
+ * the proxy changes before every new replica is ready; the database's live pointer moves in
+ * the same step as the proxy switch; old containers are stopped only after their servers left
+ * the proxy. One deploy or rollback per service at a time (a lock file per service).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveImage } from '../image/image.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import { tryLock, type FileLock } from '../sys/flock.js';
+import { FailedPrecondition, NotFound } from '../util/errors.js';
+import { backendOf, Proxy, type Frontend } from './proxy.js';
+import { waitReady } from './readiness.js';
+import { checkServiceName, Releases, type Release, type ServiceSpec } from './releases.js';
+
+export interface DeployerOptions {
+  /** progress lines: "web-8-1 ready", "traffic on release 8" */
+  progress?: (line: string) => void;
+  /** seconds an old replica gets between its stop signal and SIGKILL (default 10, as docker stop) */
+  stopTimeout?: number;
+}
+
+export class Deployer {
+  readonly releases: Releases;
+  readonly proxy: Proxy;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runtime: Runtime,
+    private readonly options: DeployerOptions = {},
+  ) {
+    this.releases = new Releases(store.meta.db);
+    this.proxy = new Proxy(store.paths.root);
+  }
+
+  /** Deploys `spec` as the next release of `service`; returns it live, or throws with the old one serving. */
+  async deploy(service: string, spec: ServiceSpec, o: { message?: string } = {}): Promise<Release> {
+    checkServiceName(service);
+    return this.withLock(service, 'deploy', async () => {
+      const image = resolveImage(this.store, spec.image);
+      const previous = this.releases.live(service);
+      if (spec.port) await this.proxy.ensure(this.frontends({ service, spec }));
+      this.ensureNetwork(spec.network);
+      const release = this.releases.begin({
+        service,
+        imageId: image.imageId,
+        imageName: spec.image,
+        spec,
+        created: new Date().toISOString(),
+        author: author(),
+        message: o.message ?? describeChange(previous, spec, image.imageId),
+      });
+      this.progress(`release ${release.number} of ${service}: ${release.message}`);
+      // Without a proxy in front (a database, a cache), two releases must not run side by side
+      // on one volume: the old one stops first (recreate), and the new one is then awaited.
+      if (!spec.port && previous) await this.stopContainers(previous.containers);
+      try {
+        const ids = await this.startReplicas(release);
+        await this.awaitReady(release, ids);
+        await this.switchTraffic(service, spec, { to: release.number, from: previous?.number, ids });
+      } catch (err) {
+        await this.abandon(release, previous, err as Error);
+        throw err;
+      }
+      if (previous) await this.retireBefore(service, previous.number);
+      return this.releases.find(service, release.number);
+    });
+  }
+
+  /** Puts the previous release (or release `to`) back in front. */
+  async rollback(service: string, o: { to?: number } = {}): Promise<Release> {
+    return this.withLock(service, 'rollback', async () => {
+      const current = this.releases.live(service);
+      const history = this.releases.history(service);
+      const target =
+        o.to !== undefined
+          ? this.releases.find(service, o.to)
+          : history.find((r) => r.status === 'stopped' && r.number !== current?.number);
+      if (!target) {
+        throw new FailedPrecondition(`rollback \`${service}\`: no previous release to roll back to`, {
+          code: 'NO_ROLLBACK_TARGET',
+        });
+      }
+      if (target.number === current?.number) {
+        throw new FailedPrecondition(`rollback \`${service}\`: release ${target.number} is already live`);
+      }
+      if (target.status === 'failed') {
+        throw new FailedPrecondition(
+          `rollback \`${service}\`: release ${target.number} failed; it never served`,
+        );
+      }
+      if (!target.spec.port && current) await this.stopContainers(current.containers);
+      let ids = target.containers.filter((id) => this.runtime.records.get(id));
+      const retired = ids.length !== target.spec.replicas;
+      if (retired) {
+        // Its containers were removed: made again from its spec and image.
+        resolveImage(this.store, target.imageId);
+        ids = await this.startReplicas(target);
+      }
+      if (!target.spec.port) {
+        if (!retired) await Promise.all(ids.map((id) => this.runtime.start(id)));
+        try {
+          await this.awaitReady(target, ids);
+        } catch (err) {
+          await this.stopContainers(ids);
+          if (current) await Promise.all(current.containers.map((id) => this.runtime.start(id)));
+          throw err;
+        }
+        this.releases.switchLive(service, target.number, current?.number);
+        return this.releases.find(service, target.number);
+      }
+      await this.switchEach(target, current, ids, { start: !retired });
+      return this.releases.find(service, target.number);
+    });
+  }
+
+  /**
+   * Rollback's switch: each replica joins the proxy as soon as it is ready, and the current
+   * release drains once the first has joined — traffic is back after one container start, not
+   * all of them. If one fails, the current release is put back as it was.
+   */
+  private async switchEach(
+    target: Release,
+    current: Release | undefined,
+    ids: string[],
+    o: { start: boolean },
+  ): Promise<void> {
+    const spec = target.spec;
+    const backend = backendOf(target.service);
+    const old = current?.containers ?? [];
+    const oldNames = new Set(old.flatMap((id) => this.runtime.records.get(id)?.name ?? []));
+    const present = new Set((await this.proxy.api.servers(backend)).map((v) => v.name));
+    const joined: string[] = [];
+    let drained = false;
+    try {
+      await Promise.all(
+        ids.map(async (id) => {
+          if (o.start) await this.runtime.start(id);
+          await this.readyOne(target, id);
+          await this.addServers(backend, spec, [id], present);
+          joined.push(id);
+          if (!drained) {
+            drained = true;
+            for (const name of oldNames)
+              if (present.has(name)) await this.proxy.api.setState(backend, name, 'drain');
+          }
+        }),
+      );
+    } catch (err) {
+      if (drained) {
+        for (const name of oldNames)
+          if (present.has(name)) await this.proxy.api.setState(backend, name, 'ready');
+      }
+      await this.dropServers(backend, joined, 0);
+      await this.stopContainers(ids);
+      throw err;
+    }
+    this.releases.switchLive(target.service, target.number, current?.number);
+    this.progress(`traffic on release ${target.number}`);
+    await this.dropServers(backend, old, spec.drainMs);
+    this.proxy.saveServers(this.frontends());
+    await this.stopContainers(old);
+  }
+
+  /** Whether deploying `spec` would run exactly what `live` runs (same image, same settings). */
+  unchanged(live: Release, spec: ServiceSpec): boolean {
+    let imageId: string;
+    try {
+      imageId = resolveImage(this.store, spec.image).imageId;
+    } catch {
+      return false;
+    }
+    return imageId === live.imageId && JSON.stringify(live.spec) === JSON.stringify(spec);
+  }
+
+  /** Stops and removes every container of a service, its servers and its history. */
+  async remove(service: string): Promise<void> {
+    await this.withLock(service, 'remove', async () => {
+      const history = this.releases.history(service);
+      const live = this.releases.live(service);
+      if (live?.spec.port && this.proxy.pid() !== undefined) {
+        await this.dropServers(backendOf(service), live.containers, 0);
+      }
+      for (const r of history) {
+        for (const id of r.containers) {
+          if (this.runtime.records.get(id)) await this.runtime.remove(id, { force: true });
+        }
+      }
+      this.releases.removeService(service);
+      if (this.proxy.pid() === undefined) return;
+      const frontends = this.frontends();
+      // No service left in front of it: the proxy goes too, so an idle host runs nothing of skiff's.
+      if (frontends.length === 0) this.proxy.stop();
+      else await this.proxy.ensure(frontends);
+    });
+  }
+
+  /** Every service's frontend with the servers of its live release (optionally one replaced). */
+  frontends(replace?: { service: string; spec: ServiceSpec; ids?: string[] }): Frontend[] {
+    const result: Frontend[] = [];
+    const names = new Set(this.releases.services().map((s) => s.name));
+    if (replace) names.add(replace.service);
+    for (const name of names) {
+      const live = this.releases.live(name);
+      const spec = replace?.service === name ? replace.spec : live?.spec;
+      if (!spec?.port) continue;
+      const ids =
+        replace?.service === name ? (replace.ids ?? live?.containers ?? []) : (live?.containers ?? []);
+      result.push({
+        service: name,
+        bind: spec.port.bind,
+        port: spec.port.public,
+        health: spec.health,
+        servers: this.servers(ids, spec.port.container),
+      });
+    }
+    return result;
+  }
+
+  private servers(ids: string[], port: number): { name: string; address: string }[] {
+    return ids.flatMap((id) => {
+      const row = this.runtime.records.get(id);
+      const ip = row && row.state === 'running' ? this.runtime.address(id) : undefined;
+      return row && ip ? [{ name: row.name, address: `${ip}:${port}` }] : [];
+    });
+  }
+
+  private async startReplicas(release: Release): Promise<string[]> {
+    const { spec } = release;
+    const ids: string[] = [];
+    for (let i = 1; i <= spec.replicas; i++) {
+      const name = `${release.service}-${release.number}-${i}`;
+      const stale = this.runtime.records.get(name);
+      if (stale) await this.runtime.remove(stale.id, { force: true });
+      // The name as deployed when it still means this image (ps shows it), else the ID.
+      const image = sameImage(this.store, release.imageName, release.imageId)
+        ? release.imageName
+        : release.imageId;
+      const row = this.runtime.create({
+        image,
+        name,
+        env: spec.env,
+        network: spec.network,
+        networkAliases: [release.service],
+        command: spec.command,
+        volumes: spec.volumes,
+        restart: 'unless-stopped',
+        labels: { 'io.skiff.service': release.service, 'io.skiff.release': String(release.number) },
+      });
+      ids.push(row.id);
+      this.releases.update(release.service, release.number, { containers: ids });
+    }
+    await Promise.all(ids.map((id) => this.runtime.start(id)));
+    this.progress(`started ${ids.length} replica${ids.length === 1 ? '' : 's'}`);
+    return ids;
+  }
+
+  private async awaitReady(release: Release, ids: string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.readyOne(release, id)));
+    this.progress(`${ids.length} replica${ids.length === 1 ? '' : 's'} ready`);
+  }
+
+  private async readyOne(release: Release, id: string): Promise<void> {
+    const { spec } = release;
+    const row = this.runtime.records.get(id)!;
+    const alive = () => this.runtime.refresh(this.runtime.records.get(id)!).state === 'running';
+    if (!spec.port) {
+      await sleep(100);
+      if (!alive()) throw notReady(release, row.name, 'the container exited');
+      return;
+    }
+    const address = this.runtime.address(id);
+    if (!address) throw notReady(release, row.name, 'it has no address on its network');
+    const r = await waitReady(
+      { address, port: spec.port.container, path: spec.health },
+      { timeoutMs: spec.healthTimeoutMs, alive },
+    );
+    if (!r.ready) throw notReady(release, row.name, r.last);
+  }
+
+  /** Adds the replicas as servers (all options explicit: `add server` ignores default-server) and enables them. */
+  private async addServers(
+    backend: string,
+    spec: ServiceSpec,
+    ids: string[],
+    present: Set<string>,
+  ): Promise<void> {
+    for (const v of this.servers(ids, spec.port!.container)) {
+      if (present.has(v.name)) await this.proxy.api.deleteServer(backend, v.name).catch(() => undefined);
+      await this.proxy.api.addServer(backend, v.name, v.address, { check: spec.health !== undefined });
+      await this.proxy.api.setState(backend, v.name, 'ready');
+    }
+  }
+
+  /**
+   * The switch (haproxy-facts §6): add the new servers with explicit options, enable them,
+   * drain the old ones — then the live pointer moves; then the old servers leave once their
+   * requests are done, and their containers stop.
+   */
+  private async switchTraffic(
+    service: string,
+    spec: ServiceSpec,
+    t: { to: number; from: number | undefined; ids: string[] },
+  ): Promise<void> {
+    const old = t.from === undefined ? [] : this.releases.find(service, t.from).containers;
+    if (spec.port) {
+      const backend = backendOf(service);
+      const present = new Set((await this.proxy.api.servers(backend)).map((v) => v.name));
+      await this.addServers(backend, spec, t.ids, present);
+      const oldNames = old.flatMap((id) => this.runtime.records.get(id)?.name ?? []);
+      for (const name of oldNames) {
+        if (present.has(name)) await this.proxy.api.setState(backend, name, 'drain');
+      }
+      this.releases.switchLive(service, t.to, t.from);
+      this.progress(`traffic on release ${t.to}`);
+      await this.dropServers(backend, old, spec.drainMs);
+      this.proxy.saveServers(this.frontends());
+    } else {
+      this.releases.switchLive(service, t.to, t.from);
+    }
+    await this.stopContainers(old);
+  }
+
+  /** Waits (at most `drainMs`) for the servers' requests to finish, then removes them. */
+  private async dropServers(backend: string, ids: string[], drainMs: number): Promise<void> {
+    const present = new Set((await this.proxy.api.servers(backend)).map((s) => s.name));
+    const names = ids.flatMap((id) => this.runtime.records.get(id)?.name ?? []).filter((n) => present.has(n));
+    if (names.length === 0) return;
+    const deadline = Date.now() + drainMs;
+    for (;;) {
+      const load = await this.proxy.api.load(backend);
+      if (names.every((n) => (load.get(n) ?? 0) === 0) || Date.now() >= deadline) break;
+      await sleep(10);
+    }
+    for (const name of names) {
+      await this.proxy.api.setState(backend, name, 'maint');
+      await this.proxy.api.shutdownSessions(backend, name);
+      await this.proxy.api.deleteServer(backend, name);
+    }
+  }
+
+  private async stopContainers(ids: string[]): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        const row = this.runtime.records.get(id);
+        if (row && this.runtime.refresh(row).state === 'running')
+          await this.runtime.stop(id, this.stopTimeout);
+      }),
+    );
+  }
+
+  /** A release that never became ready: its containers go, the previous one keeps (or resumes) serving. */
+  private async abandon(release: Release, previous: Release | undefined, cause: Error): Promise<void> {
+    const ids = this.releases.find(release.service, release.number).containers;
+    for (const id of ids) await this.runtime.remove(id, { force: true }).catch(() => undefined);
+    this.releases.update(release.service, release.number, {
+      status: 'failed',
+      containers: [],
+      message: `${release.message}; failed: ${cause.message}`,
+    });
+    if (previous && !previous.spec.port) {
+      await Promise.all(previous.containers.map((id) => this.runtime.start(id)));
+    }
+    this.progress(
+      previous
+        ? `release ${release.number} abandoned; release ${previous.number} keeps serving`
+        : `release ${release.number} abandoned`,
+    );
+  }
+
+  /**
+   * Only the release before the live one keeps its (stopped) containers: it is the rollback
+   * target. Older ones are retired — history stays, containers go; `rollback --to` makes them
+   * again from their spec while their image is still in the store.
+   */
+  private async retireBefore(service: string, keep: number): Promise<void> {
+    for (const r of this.releases.history(service)) {
+      if (r.status !== 'stopped' || r.number === keep) continue;
+      for (const id of r.containers) await this.runtime.remove(id, { force: true }).catch(() => undefined);
+      this.releases.update(service, r.number, { status: 'retired', containers: [] });
+    }
+  }
+
+  private ensureNetwork(name: string): void {
+    if (name === 'bridge' || name === 'host' || name === 'none') return;
+    try {
+      this.runtime.networks.inspect(name);
+    } catch (err) {
+      if (!(err instanceof NotFound)) throw err;
+      this.runtime.networks.create(name);
+    }
+  }
+
+  private async withLock<T>(service: string, verb: string, fn: () => Promise<T>): Promise<T> {
+    const dir = path.join(this.store.paths.root, 'deploy');
+    fs.mkdirSync(dir, { recursive: true });
+    const held: FileLock | undefined = tryLock(path.join(dir, `${service}.lock`), 'exclusive');
+    if (!held) {
+      throw new FailedPrecondition(
+        `${verb} \`${service}\`: another deploy or rollback of \`${service}\` is in progress; nothing was changed`,
+        { code: 'DEPLOY_BUSY' },
+      );
+    }
+    try {
+      return await fn();
+    } finally {
+      held.release();
+    }
+  }
+
+  private get stopTimeout(): number {
+    return this.options.stopTimeout ?? 10;
+  }
+
+  private progress(line: string): void {
+    this.options.progress?.(line);
+  }
+}
+
+function sameImage(store: Store, name: string, imageId: string): boolean {
+  try {
+    return resolveImage(store, name).imageId === imageId;
+  } catch {
+    return false;
+  }
+}
+
+function notReady(release: Release, name: string, why: string): FailedPrecondition {
+  return new FailedPrecondition(
+    `deploy \`${release.service}\` release ${release.number}: replica ${name} not ready within ${release.spec.healthTimeoutMs / 1000} s (${why})`,
+    { code: 'NOT_READY' },
+  );
+}
+
+function author(): string {
+  if (process.env['SKIFF_AUTHOR']) return process.env['SKIFF_AUTHOR'];
+  return `${os.userInfo().username}@${os.hostname()}`;
+}
+
+/** The one-line "what changed" of a release, like a generated commit subject. */
+export function describeChange(previous: Release | undefined, spec: ServiceSpec, imageId: string): string {
+  if (!previous)
+    return `first release: ${spec.image}, ${spec.replicas} replica${spec.replicas === 1 ? '' : 's'}`;
+  const changes: string[] = [];
+  const p = previous.spec;
+  if (previous.imageId !== imageId) changes.push(`image ${p.image} → ${spec.image}`);
+  else if (p.image !== spec.image) changes.push(`image name ${p.image} → ${spec.image} (same image)`);
+  if (p.replicas !== spec.replicas) changes.push(`replicas ${p.replicas} → ${spec.replicas}`);
+  if (JSON.stringify([...p.env].sort()) !== JSON.stringify([...spec.env].sort())) changes.push('env changed');
+  if (JSON.stringify(p.port) !== JSON.stringify(spec.port)) changes.push('port changed');
+  if (p.health !== spec.health) changes.push(`health ${p.health ?? 'none'} → ${spec.health ?? 'none'}`);
+  if (JSON.stringify(p.command) !== JSON.stringify(spec.command)) changes.push('command changed');
+  if (JSON.stringify(p.volumes) !== JSON.stringify(spec.volumes)) changes.push('volumes changed');
+  return changes.length > 0 ? changes.join(', ') : 'redeploy, nothing changed';
+}
