@@ -274,6 +274,24 @@ describe(
       assert.equal(await get(`http://127.0.0.1:${port}/`), 'v4\n');
     });
 
+    it('HAProxy killed: `system boot` starts it again from the live release', async () => {
+      const port = Number(/127\.0\.0\.1:(\d+)->/.exec((await s.ok(['services'])).stdout)![1]);
+      const url = `http://127.0.0.1:${port}/`;
+      const body = await get(url);
+      const pid = Number(fs.readFileSync(path.join(s.root, 'proxy', 'haproxy.pid'), 'utf8').trim());
+      process.kill(pid, 'SIGKILL');
+      await waitFor('haproxy to be gone', () =>
+        get(url).then(
+          () => undefined,
+          () => true,
+        ),
+      );
+      await s.ok(['system', 'boot']);
+      assert.equal(await get(url), body);
+      const web = (await services()).find((x) => x.name === 'web')!;
+      assert.equal(web.ready, 2);
+    });
+
     it('deploys an image it lacks from the registry its name gives', async (t) => {
       const regPort = await freePort();
       const registry = start(process.execPath, [

@@ -73,12 +73,25 @@ async function reset(engine: Engine, argv: string[], out: Output): Promise<numbe
   return 0;
 }
 
-/** Run at boot (contrib/systemd/skiff-boot.service): containers with `always`/`unless-stopped` come back. */
+/**
+ * Run at boot (contrib/systemd/skiff-boot.service): containers with `always`/`unless-stopped`
+ * come back, and the HAProxy of deployed services with them.
+ */
 async function boot(engine: Engine, argv: string[], out: Output): Promise<number> {
   const p = parseArgs(argv, [], 'system boot');
   needArgs(p, 'system boot', 0, 0, '');
   const { started, failed } = await engine.runtime.boot();
   for (const row of started) out.stdout(`started ${row.name} (${row.id.slice(0, 12)})\n`);
   for (const { row, error } of failed) out.stderr(`Error: start ${row.name}: ${error.message}\n`);
-  return failed.length === 0 ? 0 : 1;
+  // Deployed services: HAProxy again, with the live replicas at their addresses of now.
+  let proxyFailed = false;
+  try {
+    const frontends = await engine.deployer().restore();
+    if (frontends > 0 && started.length > 0)
+      out.stdout(`haproxy: ${frontends} service port${frontends === 1 ? '' : 's'}\n`);
+  } catch (err) {
+    proxyFailed = true;
+    out.stderr(`Error: ${(err as Error).message}\n`);
+  }
+  return failed.length === 0 && !proxyFailed ? 0 : 1;
 }

@@ -170,6 +170,19 @@ export class Deployer {
     await this.stopContainers(old);
   }
 
+  /**
+   * After a reboot or a crash of HAProxy: starts it again from the live releases (their
+   * containers' current addresses), when any service has a port. Returns how many frontends.
+   */
+  async restore(): Promise<number> {
+    const frontends = this.frontends();
+    if (frontends.length > 0) {
+      if (this.proxy.pid() === undefined) this.proxy.forget();
+      await this.proxy.ensure(frontends);
+    }
+    return frontends.length;
+  }
+
   /** Whether deploying `spec` would run exactly what `live` runs (same image, same settings). */
   unchanged(live: Release, spec: ServiceSpec): boolean {
     let imageId: string;

@@ -43,12 +43,14 @@ export class Proxy {
     return path.join(this.dir, 'haproxy.pid');
   }
 
-  /** The running HAProxy's pid, if its pid file names a live haproxy. */
+  /** The running HAProxy's pid, if its pid file names a live haproxy (a zombie is not). */
   pid(): number | undefined {
     try {
       const pid = Number(fs.readFileSync(this.pidFile, 'utf8').trim());
-      const comm = fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      return comm === 'haproxy' ? pid : undefined;
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return comm === 'haproxy' && state !== 'Z' && state !== 'X' ? pid : undefined;
     } catch {
       return undefined;
     }
@@ -112,6 +114,12 @@ export class Proxy {
       }
     }
     fs.rmSync(path.join(this.dir, 'structure'), { force: true });
+  }
+
+  /** Drops what a dead instance left (its socket, its recorded shape) before a fresh start. */
+  forget(): void {
+    fs.rmSync(path.join(this.dir, 'structure'), { force: true });
+    fs.rmSync(this.api.socketPath, { force: true });
   }
 
   private writeConfig(frontends: Frontend[], binary: string): void {
