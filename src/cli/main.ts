@@ -165,7 +165,11 @@ export async function main(argv: string[], out: Output = processOutput): Promise
   }
   let engine: Engine | undefined;
   try {
-    if (alone) return await alone(root === undefined ? rest : [...rest, '--root', root], out);
+    if (alone) {
+      // The verb's own --root wins; skiff's global one is only a default for it.
+      const own = rest.some((a) => a === '--root' || a.startsWith('--root='));
+      return await alone(root === undefined || own ? rest : [...rest, '--root', root], out);
+    }
     engine = Engine.open({ root, notice: (text) => out.stderr(`${text}\n`) });
     return await command!(engine, rest, out);
   } catch (err) {
