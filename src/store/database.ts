@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 5:
+ * The metadata database (SQLite, WAL). Schema version 6:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -18,6 +18,7 @@
  *                                                         (cross-repository mounts on push)
  *   services   name PK, live ─▶ releases.number          deployed services
  *   releases   (service, number) PK                      image, spec, container ids, status
+ *   build_cache key PK, parent, instruction ─▶ images    a build step's inputs → the image it made
  *
  * Every row points only at things complete on disk: files are written and renamed first, rows
  * inserted after, in one transaction. Rows nobody points at (a layer no image uses, an untagged
@@ -149,6 +150,19 @@ const migrations: string[] = [
     message TEXT NOT NULL,
     PRIMARY KEY (service, number)
   );
+  `,
+  // 6: the build cache: a step's inputs → the image it made
+  `
+  CREATE TABLE build_cache (
+    key TEXT PRIMARY KEY,           -- sha256 of the parts below
+    parent TEXT NOT NULL,           -- parent image ID, or "scratch"
+    instruction TEXT NOT NULL,      -- the step after expansion, e.g. "RUN apt-get update"
+    args TEXT NOT NULL,             -- JSON: the build args in effect that the step can see
+    inputs TEXT NOT NULL,           -- checksum of the files a COPY/ADD reads ("" for none)
+    image_id TEXT NOT NULL,         -- the image the step made
+    created TEXT NOT NULL
+  );
+  CREATE INDEX build_cache_by_parent ON build_cache(parent, instruction);
   `,
 ];
 

@@ -1,0 +1,97 @@
+/**
+ * The build cache: a step is reused when its parent image, its instruction after expansion,
+ * the build args it can see and the checksum of the files it reads are all unchanged — never
+ * by mtime. Each entry keeps those parts, so a miss can say why: the nearest entry on the same
+ * parent tells whether the instruction, an arg or the files changed (`--explain-cache`).
+ */
+import { createHash } from 'node:crypto';
+import type { Database as DB } from 'better-sqlite3';
+import type { Digest } from '../oci/digest.js';
+
+export interface StepKey {
+  /** parent image ID, or "scratch" */
+  parent: string;
+  instruction: string;
+  args: Record<string, string>;
+  /** checksum of the files a COPY/ADD reads; "" for steps that read none */
+  inputs: string;
+}
+
+interface Row {
+  key: string;
+  parent: string;
+  instruction: string;
+  args: string;
+  inputs: string;
+  image_id: Digest;
+}
+
+export function cacheKey(k: StepKey): string {
+  const args = Object.keys(k.args)
+    .sort()
+    .map((name) => [name, k.args[name]]);
+  return createHash('sha256')
+    .update(JSON.stringify([k.parent, k.instruction, args, k.inputs]))
+    .digest('hex');
+}
+
+export class BuildCache {
+  constructor(private readonly db: DB) {}
+
+  /** The image a step with exactly these inputs made, if it is still in the store. */
+  lookup(k: StepKey): Digest | undefined {
+    const row = this.db
+      .prepare(`SELECT c.image_id FROM build_cache c JOIN images i ON i.id = c.image_id WHERE c.key = ?`)
+      .get(cacheKey(k)) as { image_id: Digest } | undefined;
+    return row?.image_id;
+  }
+
+  record(k: StepKey, imageId: Digest): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO build_cache (key, parent, instruction, args, inputs, image_id, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        cacheKey(k),
+        k.parent,
+        k.instruction,
+        JSON.stringify(k.args),
+        k.inputs,
+        imageId,
+        new Date().toISOString(),
+      );
+  }
+
+  /** Why `k` missed, in words: the first difference with the closest earlier step. */
+  explainMiss(k: StepKey): string {
+    const sameParent = this.db
+      .prepare('SELECT * FROM build_cache WHERE parent = ? ORDER BY created DESC')
+      .all(k.parent) as Row[];
+    if (sameParent.length === 0) {
+      return k.parent === 'scratch'
+        ? 'no step was cached on scratch'
+        : `the parent image ${k.parent.slice(7, 19)} is new`;
+    }
+    const sameInstruction = sameParent.find((r) => r.instruction === k.instruction);
+    if (!sameInstruction) {
+      const keyword = k.instruction.split(' ')[0];
+      const before = sameParent.find((r) => r.instruction.split(' ')[0] === keyword);
+      return before
+        ? `the instruction changed (was \`${clip(before.instruction)}\`)`
+        : `no ${keyword} step was cached on this parent`;
+    }
+    const oldArgs = JSON.parse(sameInstruction.args) as Record<string, string>;
+    for (const name of new Set([...Object.keys(oldArgs), ...Object.keys(k.args)])) {
+      if (oldArgs[name] !== k.args[name]) {
+        return `build arg ${name} changed (${oldArgs[name] ?? 'unset'} → ${k.args[name] ?? 'unset'})`;
+      }
+    }
+    if (sameInstruction.inputs !== k.inputs) return 'the files it copies changed';
+    return 'its cached image is no longer in the store';
+  }
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

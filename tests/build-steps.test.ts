@@ -1,0 +1,83 @@
+/**
+ * The builder's two primitives on real parts (issue 4): a RUN step in a crun container whose
+ * overlay upper dir becomes the layer (whiteouts included), and the derived image with its
+ * history; a failing RUN leaves no layer and no container.
+ */
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { deriveImage } from '../src/build/derive-image.js';
+import { runStep } from '../src/build/run-step.js';
+import { Engine } from '../src/engine.js';
+import { discardRoot } from './container-testing.js';
+import { busyboxTar, makeSandbox, rootOnly, tool, type Sandbox } from './helpers.js';
+
+describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') }, () => {
+  let s: Sandbox;
+  let engine: Engine;
+
+  before(async () => {
+    s = makeSandbox('skiff-build-steps-');
+    await s.ok(['import', busyboxTar(), 'base:1', '-c', 'ENV PATH=/bin:/usr/bin']);
+    engine = Engine.open({ root: s.root });
+  });
+  after(async () => {
+    engine.close();
+    await discardRoot(s);
+  });
+
+  it('RUN: the upper dir becomes the layer, deletions as whiteouts; the image runs', async () => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const { layer } = await runStep(engine.store, engine.runtime, {
+      image: 'base:1',
+      command: ['/bin/sh', '-c', 'echo made > /made && rm /bin/arch && echo out'],
+      env: ['PATH=/bin:/usr/bin'],
+      network: 'none',
+      output: out,
+    });
+    assert.equal(Buffer.concat(chunks).toString(), 'out\n');
+    const image = await deriveImage(engine.store, 'base:1', {
+      createdBy: 'RUN /bin/sh -c echo made > /made && rm /bin/arch && echo out',
+      layer: layer.diffId,
+      tags: ['docker.io/library/built:1'],
+    });
+    assert.equal(image.config.rootfs.diff_ids.length, 2);
+    assert.equal(image.config.rootfs.diff_ids[1], layer.diffId);
+    assert.equal((await s.ok(['run', '--rm', 'built:1', 'cat', '/made'])).stdout, 'made\n');
+    const gone = await s.skiff(['run', '--rm', 'built:1', 'ls', '/bin/arch']);
+    assert.notEqual(gone.code, 0, '/bin/arch was deleted by the step');
+    assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
+  });
+
+  it('a config-only step is an empty_layer history entry on the same layers', async () => {
+    const image = await deriveImage(engine.store, 'built:1', {
+      createdBy: '/bin/sh -c #(nop) ENV GREETING=hi',
+      config: (c) => {
+        c.Env = [...(c.Env ?? []), 'GREETING=hi'];
+      },
+      tags: ['docker.io/library/built:2'],
+    });
+    assert.equal(image.config.rootfs.diff_ids.length, 2);
+    assert.deepEqual(image.config.history?.at(-1)?.empty_layer, true);
+    assert.equal((await s.ok(['run', '--rm', 'built:2', 'sh', '-c', 'echo $GREETING'])).stdout, 'hi\n');
+    const history = (await s.ok(['history', 'built:2'])).stdout;
+    assert.match(history, /ENV GREETING=hi/);
+  });
+
+  it('a failing RUN: its status named, no layer kept, no container left', async () => {
+    const layersBefore = engine.store.meta.layers().length;
+    await assert.rejects(
+      runStep(engine.store, engine.runtime, {
+        image: 'base:1',
+        command: ['/bin/sh', '-c', 'echo partial > /partial; exit 3'],
+        network: 'none',
+        where: 'Dockerfile:4',
+      }),
+      /Dockerfile:4: `\/bin\/sh -c echo partial > \/partial; exit 3` exited with status 3/,
+    );
+    assert.equal(engine.store.meta.layers().length, layersBefore);
+    assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
+  });
+});
