@@ -4,10 +4,13 @@
  * history; a failing RUN leaves no layer and no container.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { deriveImage } from '../src/build/derive-image.js';
 import { runStep } from '../src/build/run-step.js';
+import { copyLayer } from '../src/build/copy-layer.js';
 import { Engine } from '../src/engine.js';
 import { discardRoot } from './container-testing.js';
 import { busyboxTar, makeSandbox, rootOnly, tool, type Sandbox } from './helpers.js';
@@ -79,5 +82,55 @@ describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     );
     assert.equal(engine.store.meta.layers().length, layersBefore);
     assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
+  });
+
+  it('COPY: files, modes, symlinks and owners land as asked, parents made', async () => {
+    const ctx = fs.mkdtempSync(path.join(s.dir, 'ctx-'));
+    fs.writeFileSync(path.join(ctx, 'a.txt'), 'alpha\n', { mode: 0o640 });
+    fs.mkdirSync(path.join(ctx, 'bin'));
+    fs.writeFileSync(path.join(ctx, 'bin', 'run.sh'), '#!/bin/sh\necho ran\n', { mode: 0o755 });
+    fs.chmodSync(path.join(ctx, 'a.txt'), 0o640);
+    fs.chmodSync(path.join(ctx, 'bin', 'run.sh'), 0o755);
+    fs.symlinkSync('a.txt', path.join(ctx, 'link'));
+    const plan = [
+      { source: path.join(ctx, 'a.txt'), dest: '/srv/app/a.txt' },
+      { source: path.join(ctx, 'bin'), dest: '/srv/app/bin' },
+      { source: path.join(ctx, 'bin', 'run.sh'), dest: '/srv/app/bin/run.sh' },
+      { source: path.join(ctx, 'link'), dest: '/srv/app/link' },
+    ];
+    const layer = await copyLayer(engine.store, plan, { chown: { uid: 1000, gid: 1001 } });
+    const again = await copyLayer(engine.store, plan, { chown: { uid: 1000, gid: 1001 } });
+    assert.equal(again.diffId, layer.diffId, 'the same inputs give the same layer');
+    await deriveImage(engine.store, 'base:1', {
+      createdBy: 'COPY --chown=1000:1001 . /srv/app',
+      layer: layer.diffId,
+      tags: ['docker.io/library/copied:1'],
+    });
+    const listing = (
+      await s.ok([
+        'run',
+        '--rm',
+        'copied:1',
+        'sh',
+        '-c',
+        'stat -c "%n %a %u:%g %F" /srv /srv/app /srv/app/a.txt /srv/app/bin /srv/app/bin/run.sh; readlink /srv/app/link; cat /srv/app/link; /srv/app/bin/run.sh',
+      ])
+    ).stdout;
+    assert.equal(
+      listing,
+      [
+        '/srv 755 0:0 directory',
+        '/srv/app 755 0:0 directory',
+        '/srv/app/a.txt 640 1000:1001 regular file',
+        '/srv/app/bin 755 1000:1001 directory',
+        '/srv/app/bin/run.sh 755 1000:1001 regular file',
+        'a.txt',
+        'alpha',
+        'ran',
+        '',
+      ].join('\n'),
+    );
+    const chmodded = await copyLayer(engine.store, plan.slice(0, 1), { chmod: 0o600 });
+    assert.notEqual(chmodded.diffId, layer.diffId);
   });
 });
