@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { deriveImage } from '../src/build/derive-image.js';
 import { runStep } from '../src/build/run-step.js';
 import { copyLayer } from '../src/build/copy-layer.js';
+import { executeSteps, type BuildEvent, type Step } from '../src/build/execute.js';
 import { Engine } from '../src/engine.js';
 import { discardRoot } from './container-testing.js';
 import { busyboxTar, makeSandbox, rootOnly, tool, type Sandbox } from './helpers.js';
@@ -132,5 +133,74 @@ describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     );
     const chmodded = await copyLayer(engine.store, plan.slice(0, 1), { chmod: 0o600 });
     assert.notEqual(chmodded.diffId, layer.diffId);
+  });
+
+  it('execute: a fully cached rebuild runs nothing; a changed input re-runs from its step, and says why', async () => {
+    const ctx = fs.mkdtempSync(path.join(s.dir, 'ctx-'));
+    fs.writeFileSync(path.join(ctx, 'msg'), 'one\n');
+    const base = engine.imageId('base:1');
+    const steps = (inputs: string, arg: string): Step[] => [
+      {
+        kind: 'run',
+        text: 'RUN echo $V > /v',
+        where: 'Dockerfile:2',
+        command: ['/bin/sh', '-c', 'echo $V > /v'],
+        env: ['PATH=/bin', `V=${arg}`],
+        args: { V: arg },
+        network: 'none',
+      },
+      {
+        kind: 'copy',
+        text: 'COPY msg /msg',
+        where: 'Dockerfile:3',
+        plan: [{ source: path.join(ctx, 'msg'), dest: '/msg' }],
+        options: {},
+        inputs,
+      },
+      {
+        kind: 'config',
+        text: 'CMD ["cat","/v","/msg"]',
+        where: 'Dockerfile:4',
+        apply: (c) => {
+          c.Cmd = ['cat', '/v', '/msg'];
+        },
+      },
+    ];
+    const build = async (inputs: string, arg: string, noCache = false) => {
+      const events: BuildEvent[] = [];
+      const id = await executeSteps(engine.store, engine.runtime, base, steps(inputs, arg), {
+        onEvent: (e) => events.push(e),
+        noCache,
+      });
+      return { id: id!, events };
+    };
+    const first = await build('sum-1', '1');
+    assert.deepEqual(
+      first.events.filter((e) => e.type === 'cached'),
+      [],
+    );
+    const second = await build('sum-1', '1');
+    assert.equal(second.id, first.id, 'a fully cached rebuild gives the same image');
+    assert.equal(second.events.filter((e) => e.type === 'cached').length, 3);
+    assert.equal(second.events.filter((e) => e.type === 'done').length, 0, 'nothing ran');
+    fs.writeFileSync(path.join(ctx, 'msg'), 'two\n');
+    const third = await build('sum-2', '1');
+    assert.deepEqual(
+      third.events.filter((e) => e.type === 'cached').map((e) => e.index),
+      [1],
+    );
+    assert.deepEqual(
+      third.events.find((e) => e.type === 'miss'),
+      { type: 'miss', index: 2, why: 'the files it copies changed' },
+    );
+    const fourth = await build('sum-2', '2');
+    assert.deepEqual(
+      fourth.events.find((e) => e.type === 'miss'),
+      { type: 'miss', index: 1, why: 'build arg V changed (1 → 2)' },
+    );
+    const all = await build('sum-2', '2', true);
+    assert.equal(all.events.filter((e) => e.type === 'done').length, 3);
+    await s.ok(['tag', fourth.id, 'exec:1']);
+    assert.equal((await s.ok(['run', '--rm', 'exec:1'])).stdout, '2\ntwo\n');
   });
 });
