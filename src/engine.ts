@@ -2,6 +2,7 @@
  * The public API: what a TypeScript program (and skiff's own CLI) calls. Each method opens
  * nothing itself beyond the store it was given and delegates to the part that owns the work.
  */
+import { buildImage, type BuildOptions } from './build/builder.js';
 import { Deployer, type DeployerOptions } from './deploy/deployer.js';
 import { Proxy } from './deploy/proxy.js';
 import fs from 'node:fs';
@@ -72,6 +73,11 @@ export class Engine {
       notice: this.options.notice,
     });
     return this.runtimeInstance;
+  }
+
+  /** A Dockerfile and its context become an image; returns its ID. */
+  build(options: BuildOptions): Promise<Digest> {
+    return buildImage(this.store, this.runtime, options);
   }
 
   /** Services, releases and the proxy in front of them. */

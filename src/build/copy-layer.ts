@@ -23,7 +23,7 @@ export interface CopyEntry {
 
 export interface CopyLayerOptions {
   chown?: { uid: number; gid: number };
-  /** Permission bits for every copied entry (`--chmod=755`). */
+  /** Permission bits for every copied file (`--chmod=755`); directories keep theirs. */
   chmod?: number;
   signal?: AbortSignal;
 }
@@ -52,7 +52,8 @@ function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): Generator<WriteEnt
     const name = path.posix.normalize(dest).slice(1);
     if (name === '') continue; // the root itself has no entry
     const st = fs.lstatSync(source);
-    const mode = o.chmod ?? st.mode & 0o7777;
+    // --chmod sets the copied files' mode; directories keep theirs (as buildah does).
+    const mode = o.chmod !== undefined && !st.isDirectory() ? o.chmod : st.mode & 0o7777;
     const base = { name, uid: owner.uid, gid: owner.gid, mtime: Math.floor(st.mtimeMs / 1000), size: 0 };
     if (st.isDirectory()) byName.set(name, { entry: { ...base, name: `${name}/`, type: 'dir', mode } });
     else if (st.isSymbolicLink()) {

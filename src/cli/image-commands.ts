@@ -142,7 +142,11 @@ export function historyCommand(engine: Engine, argv: string[], out: Output): num
     out.stdout(rows.map((r) => `${id(r.id)}\n`).join(''));
     return 0;
   }
-  const cut = (s: string) => (noTrunc || s.length <= 45 ? s : `${s.slice(0, 44)}…`);
+  // A table row is one line: a here-document's lines are shown joined.
+  const cut = (text: string) => {
+    const s = text.replace(/\s*\n\s*/g, ' ');
+    return noTrunc || s.length <= 45 ? s : `${s.slice(0, 44)}…`;
+  };
   out.stdout(
     table(
       ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],

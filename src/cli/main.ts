@@ -32,6 +32,7 @@ import { CannotRun } from '../runtime/conmon.js';
 import { networkCommand, volumeCommand } from './network-commands.js';
 import { systemCommand } from './system-commands.js';
 import { loginCommand, logoutCommand, pullCommand, pushCommand } from './registry-client-commands.js';
+import { buildCommand } from './build-commands.js';
 import {
   deployCommand,
   diffCommand,
@@ -71,6 +72,7 @@ const commands: Record<string, Command> = {
   push: pushCommand,
   login: loginCommand,
   logout: logoutCommand,
+  build: buildCommand,
   deploy: deployCommand,
   rollback: rollbackCommand,
   releases: releasesCommand,
@@ -90,6 +92,9 @@ Images:
   save [-o FILE] IMAGE...         OCI layout tar (--format docker-archive for the classic one)
   load [-i FILE]                  an OCI layout tar or a docker save archive
   rmi [-f] IMAGE...               untag and remove images
+  build [-t NAME] [-f FILE|-] CONTEXT   a Dockerfile becomes an image; unchanged steps come from the cache
+                                  (--build-arg K=V, --target STAGE, --no-cache, --network, --progress plain|json,
+                                  --explain-cache, -q)
   pull [--platform P] [-q] NAME   fetch an image; only layers the store lacks are downloaded
   push [-q] [--compression gzip|zstd] NAME [DEST]   send an image; only blobs the registry lacks go
   login -u USER --password-stdin REGISTRY   check and store credentials (~/.docker/config.json)

@@ -1,0 +1,216 @@
+/**
+ * `skiff build`: the Dockerfile's stages that the target needs, each turned into steps —
+ * variables expanded in the scope the reference defines (ARG and ENV, "Environment
+ * replacement"), COPY sources resolved against the context and checksummed — and run by the
+ * executor over the build cache. What is not supported yet says so with its Dockerfile line.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+import { resolveImage } from '../image/image.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import { InvalidArgument, NotFound } from '../util/errors.js';
+import { ChecksumCache } from './context/checksum-cache.js';
+import { planCopy } from './context/copy-plan.js';
+import { walkContext, type ContextEntry } from './context/walk.js';
+import { expandInstruction } from './dockerfile/expand-instruction.js';
+import { parseInstructions } from './dockerfile/instructions.js';
+import type { Instruction } from './dockerfile/instructions/types.js';
+import { DockerfileError } from './dockerfile/node.js';
+import { planStages, stagesForTarget, type Stage } from './dockerfile/stages.js';
+import { executeSteps, type BuildEvent, type Step } from './execute.js';
+import { parentConfig } from './derive-image.js';
+import { tagName } from '../image/image.js';
+import { commitImage } from '../image/commit.js';
+import { StageState } from './stage-state.js';
+
+export interface BuildOptions {
+  /** The context directory. */
+  context: string;
+  /** The Dockerfile's text (from -f FILE or stdin). */
+  dockerfile: string;
+  /** How errors name it; "Dockerfile" by default. */
+  dockerfileName?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  network?: 'bridge' | 'none' | 'host';
+  output?: Writable;
+  onEvent?: (event: BuildEvent) => void;
+}
+
+export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions): Promise<Digest> {
+  const file = o.dockerfileName ?? 'Dockerfile';
+  if (!fs.statSync(o.context, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new InvalidArgument(`build: context \`${o.context}\` is not a directory`);
+  }
+  const dockerfile = parseInstructions(o.dockerfile, { file });
+  const plan = planStages(dockerfile, { file, buildArgs: o.buildArgs });
+  const stages = stagesForTarget(plan, o.target);
+  const escape = dockerfile.directives.escape;
+  let walked: ContextEntry[] | undefined;
+  const context = {
+    root: o.context,
+    entries: async () => (walked ??= await walkContext(o.context, { dockerfile: path.basename(file) })),
+    checksums: ChecksumCache.open(o.context, {
+      cacheDir: path.join(store.paths.root, 'cache', 'build-context'),
+    }),
+  };
+  const results = new Map<number, Digest | undefined>();
+  // ARG makes no step of its own.
+  const counted = (s: Stage) => s.instructions.filter((i) => i.kind !== 'ARG').length;
+  const total = stages.reduce((n, s) => n + 1 + counted(s), 0);
+  let index = 1;
+  for (const stage of stages) {
+    const base = baseImage(store, stage, results, file);
+    o.onEvent?.({
+      type: 'step',
+      index,
+      total,
+      text: `FROM ${stage.from.image}${stage.name ? ` AS ${stage.name}` : ''}`,
+    });
+    if (base) o.onEvent?.({ type: 'done', index, imageId: base, ms: 0 });
+    index++;
+    const state = new StageState(parentConfig(store, base), {
+      buildArgs: o.buildArgs ?? {},
+      globalArgs: plan.globalEnv,
+      network: o.network,
+    });
+    const steps: Step[] = [];
+    for (const raw of stage.instructions) {
+      const where = `${file}:${raw.line}`;
+      const instruction = expandInstruction(raw, state.scope(), { file, escape });
+      const step = await toStep(instruction, state, where, context);
+      if (step) steps.push(step);
+    }
+    const id = await executeSteps(store, runtime, base, steps, {
+      noCache: o.noCache,
+      output: o.output,
+      onEvent: o.onEvent,
+      firstIndex: index,
+      total,
+    });
+    index += steps.length;
+    results.set(stage.index, id);
+  }
+  context.checksums.save();
+  let final = results.get(stages.at(-1)!.index);
+  if (final === undefined) {
+    // `FROM scratch` and nothing else: an empty image.
+    final = (await commitImage(store, { config: parentConfig(store, undefined) })).id;
+  }
+  for (const tag of o.tags ?? []) {
+    const image = resolveImage(store, final);
+    store.meta.setTag(tagName(tag), image.manifestDigest);
+  }
+  return final;
+}
+
+function baseImage(
+  store: Store,
+  stage: Stage,
+  results: Map<number, Digest | undefined>,
+  file: string,
+): Digest | undefined {
+  if ('stage' in stage.base) return results.get(stage.base.stage);
+  if (stage.base.image === 'scratch') return undefined;
+  try {
+    return resolveImage(store, stage.base.image).imageId;
+  } catch (err) {
+    if (err instanceof NotFound) {
+      throw new DockerfileError(
+        file,
+        stage.from.line,
+        `FROM \`${stage.base.image}\`: no such image in the store (skiff pull it first)`,
+      );
+    }
+    throw err;
+  }
+}
+
+interface Context {
+  root: string;
+  entries: () => Promise<ContextEntry[]>;
+  checksums: ChecksumCache;
+}
+
+async function toStep(
+  i: Instruction,
+  state: StageState,
+  where: string,
+  context: Context,
+): Promise<Step | undefined> {
+  const unsupported = (what: string) =>
+    new DockerfileError(where.split(':')[0]!, i.line, `${what} is not supported yet`);
+  switch (i.kind) {
+    case 'FROM':
+      return undefined;
+    case 'ARG':
+      state.declareArgs(i.args);
+      return undefined;
+    case 'RUN': {
+      if (i.mounts.length > 0) throw unsupported('RUN --mount');
+      const command = state.runCommand(i, where);
+      return {
+        kind: 'run',
+        text: `RUN ${i.command.form === 'exec' ? JSON.stringify(i.command.args) : i.command.command}${i.heredocs.map((h) => `\n${h.content}${h.name}`).join('')}`,
+        where,
+        command,
+        env: state.runEnv(),
+        workdir: state.config.WorkingDir || undefined,
+        user: state.config.User || undefined,
+        network: i.network === 'none' ? 'none' : i.network === 'host' ? 'host' : state.network,
+        args: state.visibleArgs(),
+      };
+    }
+    case 'COPY':
+    case 'ADD': {
+      if (i.from !== undefined) throw unsupported(`${i.kind} --from`);
+      if (i.heredocs.length > 0) throw unsupported(`${i.kind} from a here-document`);
+      if (
+        i.kind === 'ADD' &&
+        i.sources.some((s) => /^[a-z]+:\/\//i.test(s) || /\.(tar|tgz|tar\.\w+)$/.test(s))
+      ) {
+        throw unsupported('ADD of a URL or an archive');
+      }
+      const entries = await context.entries();
+      const plan = planCopy(entries, {
+        instruction: `${where} ${i.kind}`,
+        sources: i.sources,
+        dest: i.dest,
+        workdir: state.config.WorkingDir || '/',
+        parents: i.parents,
+        exclude: i.exclude,
+      });
+      const owner = state.owner(i.chown, where);
+      const byPath = new Map(entries.map((e) => [e.path, e]));
+      const inputs = await context.checksums.checksum(
+        plan.map((p) => byPath.get(p.from) ?? p.from),
+        { uid: owner?.uid, gid: owner?.gid, chmod: i.chmod },
+      );
+      const flags = [
+        i.chown ? `--chown=${i.chown}` : '',
+        i.chmod !== undefined ? `--chmod=${i.chmod.toString(8)}` : '',
+        i.parents ? '--parents' : '',
+        ...i.exclude.map((e) => `--exclude=${e}`),
+      ].filter(Boolean);
+      return {
+        kind: 'copy',
+        text: `${i.kind} ${[...flags, ...i.sources, i.dest].join(' ')}`,
+        where,
+        plan: plan.map((p) => ({ source: path.join(context.root, p.from), dest: p.to })),
+        options: { chown: owner, chmod: i.chmod },
+        inputs,
+      };
+    }
+    case 'ONBUILD':
+      return state.configStep(where, `ONBUILD ${i.expression}`, (c) => {
+        c.OnBuild = [...(c.OnBuild ?? []), i.expression];
+      });
+    default:
+      return state.configInstruction(i, where);
+  }
+}

@@ -1,0 +1,111 @@
+/** `skiff build`: a Dockerfile and its context become an image; output like `docker build`'s. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Engine } from '../engine.js';
+import type { BuildEvent } from '../build/execute.js';
+import { InvalidArgument } from '../util/errors.js';
+import { bool, list, needArgs, parseArgs, str } from './args.js';
+import type { Output } from './output.js';
+
+export async function buildCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'tag', short: 't', kind: 'list' },
+      { name: 'file', short: 'f', kind: 'string' },
+      { name: 'build-arg', kind: 'list' },
+      { name: 'target', kind: 'string' },
+      { name: 'no-cache', kind: 'boolean' },
+      { name: 'network', kind: 'string' },
+      { name: 'progress', kind: 'string' },
+      { name: 'explain-cache', kind: 'boolean' },
+      { name: 'quiet', short: 'q', kind: 'boolean' },
+    ],
+    'build',
+  );
+  needArgs(
+    p,
+    'build',
+    1,
+    1,
+    '[-t NAME[:TAG]] [-f Dockerfile|-] [--build-arg K=V] [--target STAGE] [--no-cache] CONTEXT',
+  );
+  const context = p.positionals[0]!;
+  if (context === '-')
+    throw new InvalidArgument('build: a context from stdin is not supported yet; give a directory');
+  const file = str(p, 'file') ?? path.join(context, 'Dockerfile');
+  const dockerfile = file === '-' ? fs.readFileSync(0, 'utf8') : readDockerfile(file);
+  const network = str(p, 'network');
+  if (network !== undefined && !['bridge', 'default', 'none', 'host'].includes(network)) {
+    throw new InvalidArgument(`build: invalid --network \`${network}\` (bridge, none or host)`);
+  }
+  const progress = str(p, 'progress') ?? 'plain';
+  if (!['plain', 'tty', 'auto', 'json'].includes(progress)) {
+    throw new InvalidArgument(`build: invalid --progress \`${progress}\` (plain, tty or json)`);
+  }
+  const quiet = bool(p, 'quiet');
+  const explain = bool(p, 'explain-cache');
+  const started = performance.now();
+  const onEvent = quiet
+    ? undefined
+    : progress === 'json'
+      ? (e: BuildEvent) => out.stdout(`${JSON.stringify(e)}\n`)
+      : (e: BuildEvent) => out.stdout(classicLine(e, explain));
+  const id = await engine.build({
+    context,
+    dockerfile,
+    dockerfileName: file === '-' ? 'Dockerfile' : path.basename(file),
+    tags: list(p, 'tag'),
+    buildArgs: buildArgs(list(p, 'build-arg')),
+    target: str(p, 'target'),
+    noCache: bool(p, 'no-cache'),
+    network:
+      network === 'none' || network === 'host' ? network : network === undefined ? undefined : 'bridge',
+    output: quiet || progress === 'json' ? undefined : process.stdout,
+    onEvent,
+  });
+  if (quiet) out.stdout(`${id}\n`);
+  else if (progress !== 'json') {
+    out.stdout(
+      `Successfully built ${id.slice(7, 19)} in ${((performance.now() - started) / 1000).toFixed(2)}s\n`,
+    );
+    for (const tag of list(p, 'tag')) out.stdout(`Successfully tagged ${tag}\n`);
+  }
+  return 0;
+}
+
+function classicLine(e: BuildEvent, explain: boolean): string {
+  switch (e.type) {
+    case 'step':
+      return `Step ${e.index}/${e.total} : ${e.text.split('\n')[0]}\n`;
+    case 'cached':
+      return ` ---> Using cache\n ---> ${e.imageId.slice(7, 19)}\n`;
+    case 'miss':
+      return explain ? ` ---> Cache miss: ${e.why}\n` : '';
+    case 'done':
+      return ` ---> ${e.imageId.slice(7, 19)}${e.ms > 0 ? ` (${(e.ms / 1000).toFixed(2)}s)` : ''}\n`;
+  }
+}
+
+function readDockerfile(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgument(
+      `build: cannot read Dockerfile \`${file}\`: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
+  }
+}
+
+function buildArgs(values: string[]): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    // `--build-arg NAME` takes the caller's environment, as Docker does.
+    if (eq < 0) {
+      const value = process.env[v];
+      if (value !== undefined) args[v] = value;
+    } else args[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return args;
+}
