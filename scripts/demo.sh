@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # skiff's main job at this stage: a busybox image imported, named, listed, saved, removed,
 # loaded back; containers run from it; pushed to a registry on loopback and pulled into a
-# second store; an app deployed behind HAProxy, released again and rolled back. Installs what
-# is missing first.
+# second store; an app built from a Dockerfile (twice, the second from the cache), deployed
+# behind HAProxy, released again and rolled back. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -25,7 +25,6 @@ step() { printf '\n\033[1m$ skiff %s\033[0m\n' "$*"; skiff "$@"; }
 
 echo "store: $SKIFF_ROOT"
 bash scripts/make-busybox-rootfs.sh "$work/rootfs.tar"
-mkdir "$work/rootfs" && tar -C "$work/rootfs" -xf "$work/rootfs.tar"
 step import -c 'CMD ["sh"]' -m 'busybox-static rootfs' "$work/rootfs.tar" demo/base:1
 step tag demo/base:1 demo/base:latest
 step import "$work/rootfs.tar" demo/copy:1
@@ -61,15 +60,22 @@ step push demo/base:1 127.0.0.1:$port/demo/base:1
 step --root "$work/pulled" pull 127.0.0.1:$port/demo/base:1
 step --root "$work/pulled" images
 
-# Deploy: two versions of a small web app behind HAProxy; a release, a rollback.
-for v in 1 2; do
-  mkdir -p "$work/app$v/www"
-  echo "hello from app v$v" >"$work/app$v/www/index.html"
-  echo ok >"$work/app$v/www/up"
-  tar -cf "$work/app$v.tar" -C "$work/rootfs" . -C "$work/app$v" ./www
-  bin/skiff import -c "CMD [\"sh\",\"-c\",\"trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait\"]" \
-    "$work/app$v.tar" demo/app:v$v >/dev/null
-done
+# Build: two versions of a small web app from one Dockerfile; the second build reuses every
+# step its build arg does not reach.
+mkdir -p "$work/app/www"
+echo ok >"$work/app/www/up"
+cat >"$work/app/Dockerfile" <<'DOCKERFILE'
+FROM demo/base:1
+COPY www/ /www/
+ARG VERSION=1
+RUN echo "hello from app v$VERSION" > /www/index.html
+CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
+DOCKERFILE
+step build -t demo/app:v1 "$work/app"
+step build -t demo/app:v2 --build-arg VERSION=2 --explain-cache "$work/app"
+step history demo/app:v2
+
+# Deploy: the two versions behind HAProxy; a release, a rollback.
 get() { printf '\n$ busybox wget -qO- http://127.0.0.1:18081/\n'; busybox wget -qO- http://127.0.0.1:18081/; }
 step deploy demo-app demo/app:v1 --replicas 2 --port 127.0.0.1:18081:8080 --health /up --drain 1s
 get

@@ -125,14 +125,30 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
         'RUN echo built > /artifact',
         'FROM build AS prod',
         'CMD ["cat", "/artifact"]',
+        'FROM base:1 AS slim',
+        'COPY --from=build /artifact /from-stage',
+        'COPY --from=base:1 /bin/busybox /copied/busybox',
+        'CMD ["cat", "/from-stage"]',
         '',
       ].join('\n'),
     );
     const r = await s.ok(['build', '--target', 'prod', '-t', 'staged:1', dir]);
     assert.doesNotMatch(r.stdout, /exit 9/);
     assert.equal((await s.ok(['run', '--rm', 'staged:1'])).stdout, 'built\n');
-    // Without --target the last stage is the target: it needs nothing of `broken` either.
-    assert.doesNotMatch((await s.ok(['build', dir])).stdout, /exit 9/);
+    // Without --target the last stage is the target: it copies from `build`, not from `broken`.
+    const slim = await s.ok(['build', '-t', 'slim:1', dir]);
+    assert.doesNotMatch(slim.stdout, /exit 9/);
+    assert.equal((await s.ok(['run', '--rm', 'slim:1'])).stdout, 'built\n');
+    assert.equal((await s.ok(['run', '--rm', 'slim:1', '/copied/busybox', 'true'])).code, 0);
+    assert.match(
+      (await s.ok(['build', dir])).stdout,
+      /COPY --from=build \/artifact \/from-stage\n ---> Using cache/,
+    );
+    assert.deepEqual(
+      fs.readdirSync(path.join(s.root, 'tmp')).filter((n) => n.startsWith('copy-from-')),
+      [],
+      'the mounts of --from are gone',
+    );
     const broken = await s.skiff(['build', '--target', 'broken', dir]);
     assert.equal(broken.code, 1);
     assert.match(oneLineError(broken.stderr), /Dockerfile:2: `\/bin\/sh -c exit 9` exited with status 9/);

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
-import { resolveImage } from '../image/image.js';
+import { readImage, resolveImage } from '../image/image.js';
+import { mountRootfs, unmountRootfs } from '../runtime/rootfs.js';
+import { createHash } from 'node:crypto';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { InvalidArgument, NotFound } from '../util/errors.js';
@@ -52,61 +54,71 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
   const stages = stagesForTarget(plan, o.target);
   const escape = dockerfile.directives.escape;
   let walked: ContextEntry[] | undefined;
-  const context = {
+  const results = new Map<number, Digest | undefined>();
+  const sources = new FromSources(store, plan.stages, results, file);
+  const context: Context = {
     root: o.context,
     entries: async () => (walked ??= await walkContext(o.context, { dockerfile: path.basename(file) })),
     checksums: ChecksumCache.open(o.context, {
       cacheDir: path.join(store.paths.root, 'cache', 'build-context'),
     }),
+    from: (name, where) => sources.get(name, where),
   };
-  const results = new Map<number, Digest | undefined>();
-  // ARG makes no step of its own.
-  const counted = (s: Stage) => s.instructions.filter((i) => i.kind !== 'ARG').length;
-  const total = stages.reduce((n, s) => n + 1 + counted(s), 0);
-  let index = 1;
-  for (const stage of stages) {
-    const base = baseImage(store, stage, results, file);
-    o.onEvent?.({
-      type: 'step',
-      index,
-      total,
-      text: `FROM ${stage.from.image}${stage.name ? ` AS ${stage.name}` : ''}`,
-    });
-    if (base) o.onEvent?.({ type: 'done', index, imageId: base, ms: 0 });
-    index++;
-    const state = new StageState(parentConfig(store, base), {
-      buildArgs: o.buildArgs ?? {},
-      globalArgs: plan.globalEnv,
-      network: o.network,
-    });
-    const steps: Step[] = [];
-    for (const raw of stage.instructions) {
-      const where = `${file}:${raw.line}`;
-      const instruction = expandInstruction(raw, state.scope(), { file, escape });
-      const step = await toStep(instruction, state, where, context);
-      if (step) steps.push(step);
+  try {
+    return await runStages();
+  } finally {
+    sources.release();
+  }
+
+  async function runStages(): Promise<Digest> {
+    // ARG makes no step of its own.
+    const counted = (s: Stage) => s.instructions.filter((i) => i.kind !== 'ARG').length;
+    const total = stages.reduce((n, s) => n + 1 + counted(s), 0);
+    let index = 1;
+    for (const stage of stages) {
+      const base = baseImage(store, stage, results, file);
+      o.onEvent?.({
+        type: 'step',
+        index,
+        total,
+        text: `FROM ${stage.from.image}${stage.name ? ` AS ${stage.name}` : ''}`,
+      });
+      if (base) o.onEvent?.({ type: 'done', index, imageId: base, ms: 0 });
+      index++;
+      const state = new StageState(parentConfig(store, base), {
+        buildArgs: o.buildArgs ?? {},
+        globalArgs: plan.globalEnv,
+        network: o.network,
+      });
+      const steps: Step[] = [];
+      for (const raw of stage.instructions) {
+        const where = `${file}:${raw.line}`;
+        const instruction = expandInstruction(raw, state.scope(), { file, escape });
+        const step = await toStep(instruction, state, where, context);
+        if (step) steps.push(step);
+      }
+      const id = await executeSteps(store, runtime, base, steps, {
+        noCache: o.noCache,
+        output: o.output,
+        onEvent: o.onEvent,
+        firstIndex: index,
+        total,
+      });
+      index += steps.length;
+      results.set(stage.index, id);
     }
-    const id = await executeSteps(store, runtime, base, steps, {
-      noCache: o.noCache,
-      output: o.output,
-      onEvent: o.onEvent,
-      firstIndex: index,
-      total,
-    });
-    index += steps.length;
-    results.set(stage.index, id);
+    context.checksums.save();
+    let final = results.get(stages.at(-1)!.index);
+    if (final === undefined) {
+      // `FROM scratch` and nothing else: an empty image.
+      final = (await commitImage(store, { config: parentConfig(store, undefined) })).id;
+    }
+    for (const tag of o.tags ?? []) {
+      const image = resolveImage(store, final);
+      store.meta.setTag(tagName(tag), image.manifestDigest);
+    }
+    return final;
   }
-  context.checksums.save();
-  let final = results.get(stages.at(-1)!.index);
-  if (final === undefined) {
-    // `FROM scratch` and nothing else: an empty image.
-    final = (await commitImage(store, { config: parentConfig(store, undefined) })).id;
-  }
-  for (const tag of o.tags ?? []) {
-    const image = resolveImage(store, final);
-    store.meta.setTag(tagName(tag), image.manifestDigest);
-  }
-  return final;
 }
 
 function baseImage(
@@ -135,6 +147,8 @@ interface Context {
   root: string;
   entries: () => Promise<ContextEntry[]>;
   checksums: ChecksumCache;
+  /** The filesystem of a stage or an image for `COPY --from`, mounted read-only until the build ends. */
+  from: (name: string, where: string) => Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }>;
 }
 
 async function toStep(
@@ -168,7 +182,6 @@ async function toStep(
     }
     case 'COPY':
     case 'ADD': {
-      if (i.from !== undefined) throw unsupported(`${i.kind} --from`);
       if (i.heredocs.length > 0) throw unsupported(`${i.kind} from a here-document`);
       if (
         i.kind === 'ADD' &&
@@ -176,7 +189,8 @@ async function toStep(
       ) {
         throw unsupported('ADD of a URL or an archive');
       }
-      const entries = await context.entries();
+      const from = i.from === undefined ? undefined : await context.from(i.from, where);
+      const entries = from ? from.entries : await context.entries();
       const plan = planCopy(entries, {
         instruction: `${where} ${i.kind}`,
         sources: i.sources,
@@ -187,21 +201,25 @@ async function toStep(
       });
       const owner = state.owner(i.chown, where);
       const byPath = new Map(entries.map((e) => [e.path, e]));
-      const inputs = await context.checksums.checksum(
-        plan.map((p) => byPath.get(p.from) ?? p.from),
-        { uid: owner?.uid, gid: owner?.gid, chmod: i.chmod },
-      );
+      // An image's files are fixed by its ID: no need to read them for the key.
+      const inputs = from
+        ? `${from.imageId} ${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`
+        : await context.checksums.checksum(
+            plan.map((p) => byPath.get(p.from) ?? p.from),
+            { uid: owner?.uid, gid: owner?.gid, chmod: i.chmod },
+          );
       const flags = [
         i.chown ? `--chown=${i.chown}` : '',
         i.chmod !== undefined ? `--chmod=${i.chmod.toString(8)}` : '',
         i.parents ? '--parents' : '',
+        i.from !== undefined ? `--from=${i.from}` : '',
         ...i.exclude.map((e) => `--exclude=${e}`),
       ].filter(Boolean);
       return {
         kind: 'copy',
         text: `${i.kind} ${[...flags, ...i.sources, i.dest].join(' ')}`,
         where,
-        plan: plan.map((p) => ({ source: path.join(context.root, p.from), dest: p.to })),
+        plan: plan.map((p) => ({ source: path.join(from ? from.root : context.root, p.from), dest: p.to })),
         options: { chown: owner, chmod: i.chmod },
         inputs,
       };
@@ -212,5 +230,73 @@ async function toStep(
       });
     default:
       return state.configInstruction(i, where);
+  }
+}
+
+/**
+ * `COPY --from=<stage|index|image>`: the stage's result (or the image) mounted read-only as an
+ * overlay of its layers under the store's tmp/, walked like a context. Mounts stay until the
+ * build ends, since steps are made before they run.
+ */
+class FromSources {
+  private readonly mounted = new Map<
+    string,
+    { root: string; imageId: Digest; entries: ContextEntry[]; dir: string }
+  >();
+
+  constructor(
+    private readonly store: Store,
+    private readonly stages: Stage[],
+    private readonly results: Map<number, Digest | undefined>,
+    private readonly file: string,
+  ) {}
+
+  async get(
+    name: string,
+    where: string,
+  ): Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }> {
+    const imageId = this.imageOf(name, where);
+    const known = this.mounted.get(imageId);
+    if (known) return known;
+    const dir = fs.mkdtempSync(path.join(this.store.paths.tmp, 'copy-from-'));
+    const diffIds = readImage(this.store, resolveImage(this.store, imageId)).config.rootfs.diff_ids;
+    const root = mountRootfs(this.store, dir, diffIds);
+    const entries = await walkContext(root, { ignore: [] });
+    const source = { root, imageId, entries, dir };
+    this.mounted.set(imageId, source);
+    return source;
+  }
+
+  release(): void {
+    for (const { dir } of this.mounted.values()) {
+      try {
+        unmountRootfs(dir);
+        fs.rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // A busy mount is left for `system prune` (tmp/); the build's result does not depend on it.
+      }
+    }
+    this.mounted.clear();
+  }
+
+  private imageOf(name: string, where: string): Digest {
+    const line = Number(where.split(':').at(-1));
+    const stage = /^\d+$/.test(name)
+      ? this.stages[Number(name)]
+      : this.stages.find((s) => s.name === name.toLowerCase());
+    if (stage) {
+      const id = this.results.get(stage.index);
+      if (id === undefined)
+        throw new DockerfileError(this.file, line, `--from=${name}: that stage has no filesystem yet`);
+      return id;
+    }
+    try {
+      return resolveImage(this.store, name).imageId;
+    } catch (err) {
+      if (err instanceof NotFound) {
+        throw new DockerfileError(this.file, line, `--from=${name}: no such stage or image in the store`);
+      }
+      throw err;
+    }
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * `skiff build` against `podman build` on the issue's six-step Dockerfile (RUN, RUN, COPY of
+ * 200 small files and one 50 MB file, ENV, WORKDIR, CMD): a cold build, a fully cached
+ * rebuild, and a rebuild after one small file changed. Same base image (busybox) in both,
+ * median of 3 each. Not a test: it prints figures and ratios.
+ *
+ *   node dist/bench/build.js
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { IMAGE, sideBySide } from './side-by-side.js';
+
+const DOCKERFILE = `FROM ${IMAGE}
+RUN echo one > /one
+RUN mkdir -p /app/data && echo two > /app/data/two
+COPY . /app/src/
+ENV MODE=production
+WORKDIR /app
+CMD ["ls", "/app/src"]
+`;
+
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+}
+
+const s = sideBySide('build');
+try {
+  const ctx = path.join(s.work, 'ctx');
+  fs.mkdirSync(path.join(ctx, 'small'), { recursive: true });
+  for (let i = 0; i < 200; i++)
+    fs.writeFileSync(path.join(ctx, 'small', `f${i}.txt`), `file ${i}\n`.repeat(20));
+  fs.writeFileSync(path.join(ctx, 'big.bin'), randomBytes(50 << 20));
+  fs.writeFileSync(path.join(ctx, 'Dockerfile'), DOCKERFILE);
+  const results: Record<string, { skiff: number[]; podman: number[] }> = {
+    cold: { skiff: [], podman: [] },
+    cached: { skiff: [], podman: [] },
+    'one file changed': { skiff: [], podman: [] },
+  };
+  for (let round = 0; round < 3; round++) {
+    // Cold: no cache, as after a fresh clone.
+    results.cold!.skiff.push(measure(() => s.skiff(['build', '--no-cache', '-q', '-t', 'b:1', ctx])));
+    results.cold!.podman.push(measure(() => s.podman(['build', '--no-cache', '-q', '-t', 'b:1', ctx])));
+    results.cached!.skiff.push(measure(() => s.skiff(['build', '-q', '-t', 'b:1', ctx])));
+    results.cached!.podman.push(measure(() => s.podman(['build', '--layers', '-q', '-t', 'b:1', ctx])));
+    fs.writeFileSync(path.join(ctx, 'small', 'f7.txt'), `changed ${round}\n`);
+    results['one file changed']!.skiff.push(measure(() => s.skiff(['build', '-q', '-t', 'b:1', ctx])));
+    fs.writeFileSync(path.join(ctx, 'small', 'f8.txt'), `changed ${round}\n`);
+    results['one file changed']!.podman.push(
+      measure(() => s.podman(['build', '--layers', '-q', '-t', 'b:1', ctx])),
+    );
+  }
+  console.log('six-step Dockerfile, 200 small files + 50 MB file; median of 3 (2 cores)');
+  for (const [name, r] of Object.entries(results)) {
+    const a = median(r.skiff);
+    const b = median(r.podman);
+    console.log(
+      `${name.padEnd(18)} skiff ${a.toFixed(0).padStart(6)} ms   podman ${b.toFixed(0).padStart(6)} ms   skiff/podman ${(a / b).toFixed(2)}`,
+    );
+  }
+  console.log('(issue anchors: BuildKit 850 / 60 / 429 ms, podman 1,950 / 490 / 1,330 ms)');
+} finally {
+  s.cleanup();
+}
+
+function measure(fn: () => void): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
