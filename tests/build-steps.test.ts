@@ -191,7 +191,7 @@ describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     );
     assert.deepEqual(
       third.events.find((e) => e.type === 'miss'),
-      { type: 'miss', index: 2, why: 'the files it copies changed' },
+      { type: 'miss', index: 2, why: 'its input files changed' },
     );
     const fourth = await build('sum-2', '2');
     assert.deepEqual(

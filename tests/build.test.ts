@@ -104,7 +104,7 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     const changed = await s.ok(['build', '--explain-cache', ctx]);
     assert.match(
       changed.stdout,
-      /Step 5\/10 : COPY src\/ \.\/src\/\n ---> Cache miss: the files it copies changed\n/,
+      /Step 5\/10 : COPY src\/ \.\/src\/\n ---> Cache miss: its input files changed\n/,
     );
     assert.equal((changed.stdout.match(/Using cache/g) ?? []).length, 3);
     const arg = await s.ok(['build', '--explain-cache', '--build-arg', 'V=2', ctx]);
@@ -152,6 +152,41 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     const broken = await s.skiff(['build', '--target', 'broken', dir]);
     assert.equal(broken.code, 1);
     assert.match(oneLineError(broken.stderr), /Dockerfile:2: `\/bin\/sh -c exit 9` exited with status 9/);
+  });
+
+  it('RUN --mount: a cache kept across builds, a read-only bind of the context, a tmpfs; none in the layer', async () => {
+    const dir = path.join(s.dir, 'mounts');
+    fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'alpha\n');
+    fs.writeFileSync(
+      path.join(dir, 'Dockerfile'),
+      [
+        'FROM base:1',
+        "RUN --mount=type=cache,target=/cache sh -c 'echo x >> /cache/count; wc -l < /cache/count > /seen'",
+        'RUN --mount=type=bind,source=src,target=/mnt cat /mnt/a.txt > /from-bind',
+        "RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/t; ls /scratch > /listing'",
+        '',
+      ].join('\n'),
+    );
+    await s.ok(['build', '-t', 'mounts:1', dir]);
+    const probe = 'cat /seen /from-bind /listing; ls -A /cache /mnt /scratch | wc -w';
+    assert.equal(
+      (await s.ok(['run', '--rm', 'mounts:1', 'sh', '-c', probe])).stdout.replace(/ +/g, ''),
+      '1\nalpha\nt\n3\n',
+    );
+    await s.ok(['build', '--no-cache', '-t', 'mounts:2', dir]);
+    assert.equal(
+      (await s.ok(['run', '--rm', 'mounts:2', 'cat', '/seen'])).stdout.trim(),
+      '2',
+      'the cache dir outlived the first build',
+    );
+    fs.writeFileSync(path.join(dir, 'src', 'a.txt'), 'beta\n');
+    const changed = await s.ok(['build', '--explain-cache', '-t', 'mounts:3', dir]);
+    assert.match(
+      changed.stdout,
+      /Step 3\/4 : RUN --mount=type=bind.*\n ---> Cache miss: its input files changed\n/,
+    );
+    assert.equal((await s.ok(['run', '--rm', 'mounts:3', 'cat', '/from-bind'])).stdout, 'beta\n');
   });
 
   it('bad input: one line naming the Dockerfile line, nothing tagged, nothing left running', async () => {

@@ -63,6 +63,7 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
       cacheDir: path.join(store.paths.root, 'cache', 'build-context'),
     }),
     from: (name, where) => sources.get(name, where),
+    cacheRoot: path.join(store.paths.root, 'cache', 'build-mounts'),
   };
   try {
     return await runStages();
@@ -147,6 +148,8 @@ interface Context {
   root: string;
   entries: () => Promise<ContextEntry[]>;
   checksums: ChecksumCache;
+  /** Where `RUN --mount=type=cache` directories live. */
+  cacheRoot: string;
   /** The filesystem of a stage or an image for `COPY --from`, mounted read-only until the build ends. */
   from: (name: string, where: string) => Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }>;
 }
@@ -166,11 +169,11 @@ async function toStep(
       state.declareArgs(i.args);
       return undefined;
     case 'RUN': {
-      if (i.mounts.length > 0) throw unsupported('RUN --mount');
       const command = state.runCommand(i, where);
+      const mounts = await runMounts(i, where, context, state);
       return {
         kind: 'run',
-        text: `RUN ${i.command.form === 'exec' ? JSON.stringify(i.command.args) : i.command.command}${i.heredocs.map((h) => `\n${h.content}${h.name}`).join('')}`,
+        text: `RUN ${mounts.flags.map((f) => `${f} `).join('')}${i.command.form === 'exec' ? JSON.stringify(i.command.args) : i.command.command}${i.heredocs.map((h) => `\n${h.content}${h.name}`).join('')}`,
         where,
         command,
         env: state.runEnv(),
@@ -178,6 +181,9 @@ async function toStep(
         user: state.config.User || undefined,
         network: i.network === 'none' ? 'none' : i.network === 'host' ? 'host' : state.network,
         args: state.visibleArgs(),
+        volumes: mounts.volumes,
+        tmpfs: mounts.tmpfs,
+        inputs: mounts.inputs,
       };
     }
     case 'COPY':
@@ -299,4 +305,61 @@ class FromSources {
       throw err;
     }
   }
+}
+
+/**
+ * `RUN --mount` (reference, "RUN --mount"): `cache` is a directory kept under the store across
+ * builds (by id, else target), `tmpfs` a tmpfs, `bind` a read-only view of the context or of
+ * another stage or image. What a bind shows is part of the step's key: the checksum of those
+ * context files, or the image's ID.
+ */
+async function runMounts(
+  i: Extract<Instruction, { kind: 'RUN' }>,
+  where: string,
+  context: Context,
+  state: StageState,
+): Promise<{ volumes: string[]; tmpfs: string[]; inputs: string; flags: string[] }> {
+  const volumes: string[] = [];
+  const tmpfs: string[] = [];
+  const inputs: string[] = [];
+  const flags: string[] = [];
+  const [file, lineText] = [where.slice(0, where.lastIndexOf(':')), where.slice(where.lastIndexOf(':') + 1)];
+  const fail = (what: string) => new DockerfileError(file, Number(lineText), what);
+  for (const m of i.mounts) {
+    if (m.target === undefined) throw fail(`RUN --mount=type=${m.type}: no target`);
+    const target = path.posix.resolve(state.config.WorkingDir || '/', m.target);
+    if (m.type === 'tmpfs') {
+      tmpfs.push(m.size === undefined ? target : `${target}:size=${m.size}`);
+      flags.push(`--mount=type=tmpfs,target=${target}`);
+    } else if (m.type === 'cache') {
+      const id = m.id ?? target;
+      const dir = path.join(context.cacheRoot, createHash('sha256').update(id).digest('hex').slice(0, 32));
+      if (!fs.existsSync(dir)) {
+        fs.mkdirSync(dir, { recursive: true, mode: m.mode ?? 0o755 });
+        fs.chownSync(dir, m.uid ?? 0, m.gid ?? 0);
+      }
+      volumes.push(`${dir}:${target}`);
+      flags.push(`--mount=type=cache,id=${id},target=${target}`);
+    } else if (m.type === 'bind') {
+      if (!m.readOnly) throw fail('RUN --mount=type=bind,rw is not supported yet');
+      const source = m.source ?? '.';
+      if (m.from !== undefined) {
+        const from = await context.from(m.from, where);
+        volumes.push(`${path.join(from.root, path.posix.normalize(`/${source}`))}:${target}:ro`);
+        inputs.push(`${m.from}=${from.imageId}:${source}`);
+      } else {
+        const rel = path.posix.normalize(source).replace(/^\/+/, '') || '.';
+        if (rel === '..' || rel.startsWith('../'))
+          throw fail(`RUN --mount source \`${source}\`: outside the build context`);
+        const entries = await context.entries();
+        const under = entries.filter((e) => rel === '.' || e.path === rel || e.path.startsWith(`${rel}/`));
+        inputs.push(await context.checksums.checksum(under));
+        volumes.push(`${path.join(context.root, rel)}:${target}:ro`);
+      }
+      flags.push(`--mount=type=bind,source=${source},target=${target}${m.from ? `,from=${m.from}` : ''}`);
+    } else {
+      throw fail(`RUN --mount=type=${m.type} is not supported yet`);
+    }
+  }
+  return { volumes, tmpfs, inputs: inputs.join(' '), flags };
 }

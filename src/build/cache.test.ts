@@ -59,7 +59,7 @@ describe('build cache', () => {
     );
     assert.equal(cache.explainMiss({ ...step, args: { V: '3', W: '2' } }), 'build arg V changed (1 → 3)');
     assert.equal(cache.explainMiss({ ...step, args: { V: '1' } }), 'build arg W changed (2 → unset)');
-    assert.equal(cache.explainMiss({ ...step, inputs: 'x' }), 'the files it copies changed');
+    assert.equal(cache.explainMiss({ ...step, inputs: 'x' }), 'its input files changed');
   });
 
   test('an entry whose image left the store is a miss', () => {

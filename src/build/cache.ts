@@ -87,7 +87,7 @@ export class BuildCache {
         return `build arg ${name} changed (${oldArgs[name] ?? 'unset'} → ${k.args[name] ?? 'unset'})`;
       }
     }
-    if (sameInstruction.inputs !== k.inputs) return 'the files it copies changed';
+    if (sameInstruction.inputs !== k.inputs) return 'its input files changed';
     return 'its cached image is no longer in the store';
   }
 }

@@ -34,6 +34,11 @@ export type Step =
       workdir?: string;
       user?: string;
       network?: 'bridge' | 'none' | 'host';
+      /** `host:target[:ro]` binds and tmpfs targets (RUN --mount) */
+      volumes?: string[];
+      tmpfs?: string[];
+      /** what the mounts show (context checksums, image IDs), for the key */
+      inputs?: string;
     })
   | (StepBase & { kind: 'copy'; plan: CopyEntry[]; options: CopyLayerOptions; inputs: string })
   | (StepBase & { kind: 'config'; apply: (config: ContainerConfig) => void });
@@ -71,7 +76,7 @@ export async function executeSteps(
       parent: current ?? 'scratch',
       instruction: step.text,
       args: step.args ?? {},
-      inputs: step.kind === 'copy' ? step.inputs : '',
+      inputs: step.kind === 'config' ? '' : (step.inputs ?? ''),
     };
     const hit = options.noCache ? undefined : cache.lookup(key);
     if (hit) {
@@ -108,6 +113,8 @@ function runOne(
           workdir: step.workdir,
           user: step.user,
           network: step.network,
+          volumes: step.volumes,
+          tmpfs: step.tmpfs,
           output: options.output,
           where: step.where,
         });

@@ -24,6 +24,9 @@ export interface RunStepInput {
   user?: string;
   /** RUN --network: the default is the bridge, as BuildKit's sandbox has a network. */
   network?: 'bridge' | 'none' | 'host';
+  /** RUN --mount: `host:target[:ro]` binds and tmpfs targets; none of it lands in the layer. */
+  volumes?: string[];
+  tmpfs?: string[];
   /** Where the command's stdout and stderr go, interleaved as written. */
   output?: Writable;
   /** Names the step in errors ("Dockerfile:7"). */
@@ -43,6 +46,8 @@ export async function runStep(store: Store, runtime: Runtime, input: RunStepInpu
     workdir: input.workdir,
     user: input.user,
     network: input.network ?? 'bridge',
+    volumes: input.volumes,
+    tmpfs: input.tmpfs,
     labels: { 'io.skiff.build': 'run' },
   });
   try {
