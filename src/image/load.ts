@@ -19,6 +19,7 @@ import { InvalidArgument } from '../util/errors.js';
 import { peek } from '../util/streams.js';
 import { tempName } from '../util/atomic.js';
 import { ContentStore } from '../store/content-store.js';
+import { forgetLayers } from '../store/gc.js';
 import type { Store } from '../store/store.js';
 import { commitImage, type Committed } from './commit.js';
 
@@ -79,16 +80,6 @@ export async function loadArchive(
       fs.rmSync(stagingDir, { recursive: true, force: true });
     }
   });
-}
-
-/** Layers a failed load unpacked, unless an image (committed meanwhile) uses them. */
-function forgetLayers(store: Store, diffIds: Digest[]): void {
-  for (const diffId of diffIds) {
-    const used = store.meta.db.prepare('SELECT 1 FROM image_layers WHERE diff_id = ? LIMIT 1').get(diffId);
-    if (used) continue;
-    store.meta.deleteLayer(diffId);
-    store.layers.delete(diffId);
-  }
 }
 
 async function readArchive(

@@ -114,3 +114,16 @@ export function treeSize(root: string): number {
   }
   return total;
 }
+
+/**
+ * The layers a failed load or pull unpacked go again, unless an image (committed meanwhile,
+ * perhaps by another process) uses them.
+ */
+export function forgetLayers(store: Store, diffIds: Digest[]): void {
+  for (const diffId of diffIds) {
+    const used = store.meta.db.prepare('SELECT 1 FROM image_layers WHERE diff_id = ? LIMIT 1').get(diffId);
+    if (used) continue;
+    store.meta.deleteLayer(diffId);
+    store.layers.delete(diffId);
+  }
+}

@@ -30,6 +30,7 @@ import {
 import { formatReference, type Reference } from '../../oci/reference.js';
 import { tempName } from '../../util/atomic.js';
 import { InvalidArgument, NotFound } from '../../util/errors.js';
+import { forgetLayers } from '../../store/gc.js';
 import type { Store } from '../../store/store.js';
 import { blobStream, fetchSmallBlob } from './download.js';
 import { fetchManifest } from './manifests.js';
@@ -207,16 +208,6 @@ export async function pullImage(
       for (const s of staged) fs.rmSync(s.file, { force: true });
     }
   });
-}
-
-/** Layers a failed pull unpacked, unless an image (committed meanwhile by another process) uses them. */
-function forgetLayers(store: Store, diffIds: Digest[]): void {
-  for (const diffId of diffIds) {
-    const used = store.meta.db.prepare('SELECT 1 FROM image_layers WHERE diff_id = ? LIMIT 1').get(diffId);
-    if (used) continue;
-    store.meta.deleteLayer(diffId);
-    store.layers.delete(diffId);
-  }
 }
 
 /**
