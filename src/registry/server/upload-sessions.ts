@@ -109,17 +109,28 @@ export class UploadSessions {
    */
   append(name: string, uuid: string, source: AsyncIterable<Buffer>, start?: number): Promise<number> {
     return this.#serial(uuid, async () => {
-      const offset = this.offset(name, uuid);
-      if (start !== undefined && start !== offset) {
-        throw new RegistryError(
-          416,
-          'BLOB_UPLOAD_INVALID',
-          `write upload \`${uuid}\`: chunk starts at ${start}, the session is at ${offset}`,
-          { headers: { Range: rangeHeader(offset), 'Docker-Upload-UUID': uuid } },
-        );
-      }
+      const offset = this.#offsetAt(name, uuid, start, { 'Docker-Upload-UUID': uuid });
       return this.#write(uuid, source, offset);
     });
+  }
+
+  /** The session's offset, which a chunk's `start` must equal ("Pushing a blob in chunks": 416). */
+  #offsetAt(
+    name: string,
+    uuid: string,
+    start: number | undefined,
+    headers: Record<string, string> = {},
+  ): number {
+    const offset = this.offset(name, uuid);
+    if (start !== undefined && start !== offset) {
+      throw new RegistryError(
+        416,
+        'BLOB_UPLOAD_INVALID',
+        `write upload \`${uuid}\`: chunk starts at ${start}, the session is at ${offset}`,
+        { headers: { Range: rangeHeader(offset), ...headers } },
+      );
+    }
+    return offset;
   }
 
   async #write(uuid: string, source: AsyncIterable<Buffer>, offset: number): Promise<number> {
@@ -157,17 +168,7 @@ export class UploadSessions {
     start?: number,
   ): Promise<number> {
     return this.#serial(uuid, async () => {
-      const offset = this.offset(name, uuid);
-      if (start !== undefined && start !== offset) {
-        throw new RegistryError(
-          416,
-          'BLOB_UPLOAD_INVALID',
-          `write upload \`${uuid}\`: chunk starts at ${start}, the session is at ${offset}`,
-          {
-            headers: { Range: rangeHeader(offset) },
-          },
-        );
-      }
+      const offset = this.#offsetAt(name, uuid, start);
       const size = await this.#write(uuid, source, offset);
       const data = path.join(this.#dir(uuid), 'data');
       try {
