@@ -62,7 +62,7 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
     checksums: ChecksumCache.open(o.context, {
       cacheDir: path.join(store.paths.root, 'cache', 'build-context'),
     }),
-    from: (name, where) => sources.get(name, where),
+    from: (name, line) => sources.get(name, line),
     cacheRoot: path.join(store.paths.root, 'cache', 'build-mounts'),
   };
   try {
@@ -86,16 +86,15 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
       });
       if (base) o.onEvent?.({ type: 'done', index, imageId: base, ms: 0 });
       index++;
-      const state = new StageState(parentConfig(store, base), {
+      const state = new StageState(file, parentConfig(store, base), {
         buildArgs: o.buildArgs ?? {},
         globalArgs: plan.globalEnv,
         network: o.network,
       });
       const steps: Step[] = [];
       for (const raw of stage.instructions) {
-        const where = `${file}:${raw.line}`;
         const instruction = expandInstruction(raw, state.scope(), { file, escape });
-        const step = await toStep(instruction, state, where, context);
+        const step = await toStep(instruction, state, context);
         if (step) steps.push(step);
       }
       const id = await executeSteps(store, runtime, base, steps, {
@@ -151,17 +150,12 @@ interface Context {
   /** Where `RUN --mount=type=cache` directories live. */
   cacheRoot: string;
   /** The filesystem of a stage or an image for `COPY --from`, mounted read-only until the build ends. */
-  from: (name: string, where: string) => Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }>;
+  from: (name: string, line: number) => Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }>;
 }
 
-async function toStep(
-  i: Instruction,
-  state: StageState,
-  where: string,
-  context: Context,
-): Promise<Step | undefined> {
-  const unsupported = (what: string) =>
-    new DockerfileError(where.split(':')[0]!, i.line, `${what} is not supported yet`);
+async function toStep(i: Instruction, state: StageState, context: Context): Promise<Step | undefined> {
+  const where = `${state.file}:${i.line}`;
+  const unsupported = (what: string) => state.error(i.line, `${what} is not supported yet`);
   switch (i.kind) {
     case 'FROM':
       return undefined;
@@ -169,8 +163,8 @@ async function toStep(
       state.declareArgs(i.args);
       return undefined;
     case 'RUN': {
-      const command = state.runCommand(i, where);
-      const mounts = await runMounts(i, where, context, state);
+      const command = state.runCommand(i);
+      const mounts = await runMounts(i, context, state);
       return {
         kind: 'run',
         text: `RUN ${mounts.flags.map((f) => `${f} `).join('')}${i.command.form === 'exec' ? JSON.stringify(i.command.args) : i.command.command}${i.heredocs.map((h) => `\n${h.content}${h.name}`).join('')}`,
@@ -195,7 +189,7 @@ async function toStep(
       ) {
         throw unsupported('ADD of a URL or an archive');
       }
-      const from = i.from === undefined ? undefined : await context.from(i.from, where);
+      const from = i.from === undefined ? undefined : await context.from(i.from, i.line);
       const entries = from ? from.entries : await context.entries();
       const plan = planCopy(entries, {
         instruction: `${where} ${i.kind}`,
@@ -205,7 +199,7 @@ async function toStep(
         parents: i.parents,
         exclude: i.exclude,
       });
-      const owner = state.owner(i.chown, where);
+      const owner = state.owner(i.chown, i.line);
       const byPath = new Map(entries.map((e) => [e.path, e]));
       // An image's files are fixed by its ID: no need to read them for the key.
       const inputs = from
@@ -257,11 +251,8 @@ class FromSources {
     private readonly file: string,
   ) {}
 
-  async get(
-    name: string,
-    where: string,
-  ): Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }> {
-    const imageId = this.imageOf(name, where);
+  async get(name: string, line: number): Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }> {
+    const imageId = this.imageOf(name, line);
     const known = this.mounted.get(imageId);
     if (known) return known;
     const dir = fs.mkdtempSync(path.join(this.store.paths.tmp, 'copy-from-'));
@@ -285,8 +276,7 @@ class FromSources {
     this.mounted.clear();
   }
 
-  private imageOf(name: string, where: string): Digest {
-    const line = Number(where.split(':').at(-1));
+  private imageOf(name: string, line: number): Digest {
     const stage = /^\d+$/.test(name)
       ? this.stages[Number(name)]
       : this.stages.find((s) => s.name === name.toLowerCase());
@@ -315,7 +305,6 @@ class FromSources {
  */
 async function runMounts(
   i: Extract<Instruction, { kind: 'RUN' }>,
-  where: string,
   context: Context,
   state: StageState,
 ): Promise<{ volumes: string[]; tmpfs: string[]; inputs: string; flags: string[] }> {
@@ -323,8 +312,7 @@ async function runMounts(
   const tmpfs: string[] = [];
   const inputs: string[] = [];
   const flags: string[] = [];
-  const [file, lineText] = [where.slice(0, where.lastIndexOf(':')), where.slice(where.lastIndexOf(':') + 1)];
-  const fail = (what: string) => new DockerfileError(file, Number(lineText), what);
+  const fail = (what: string) => state.error(i.line, what);
   for (const m of i.mounts) {
     if (m.target === undefined) throw fail(`RUN --mount=type=${m.type}: no target`);
     const target = path.posix.resolve(state.config.WorkingDir || '/', m.target);
@@ -344,7 +332,7 @@ async function runMounts(
       if (!m.readOnly) throw fail('RUN --mount=type=bind,rw is not supported yet');
       const source = m.source ?? '.';
       if (m.from !== undefined) {
-        const from = await context.from(m.from, where);
+        const from = await context.from(m.from, i.line);
         volumes.push(`${path.join(from.root, path.posix.normalize(`/${source}`))}:${target}:ro`);
         inputs.push(`${m.from}=${from.imageId}:${source}`);
       } else {

@@ -22,6 +22,8 @@ export class StageState {
   private cmdSetHere = false;
 
   constructor(
+    /** How errors name the Dockerfile. */
+    readonly file: string,
     parent: ImageConfig,
     o: {
       buildArgs: Record<string, string>;
@@ -59,30 +61,27 @@ export class StageState {
     return [...(this.config.Env ?? []), ...Object.entries(this.visibleArgs()).map(([k, v]) => `${k}=${v}`)];
   }
 
-  runCommand(i: RunInstruction, where: string): string[] {
+  /** An error naming the Dockerfile and `line`. */
+  error(line: number, message: string): DockerfileError {
+    return new DockerfileError(this.file, line, message);
+  }
+
+  runCommand(i: RunInstruction): string[] {
     if (i.command.form === 'exec') return i.command.args;
     if (i.heredocs.length === 0) return [...this.shell(), i.command.command];
     // `RUN <<EOF` alone: the document is the script (reference, "Here-Documents").
     if (i.heredocs.length === 1 && /^\s*<<-?(["']?)\w+\1\s*$/.test(i.command.command)) {
       return [...this.shell(), i.heredocs[0]!.content];
     }
-    throw new DockerfileError(
-      where.split(':')[0]!,
-      i.line,
-      'RUN with a here-document fed to a command is not supported yet',
-    );
+    throw this.error(i.line, 'RUN with a here-document fed to a command is not supported yet');
   }
 
   /** `--chown=uid[:gid]`; names need the image's /etc/passwd, which is not read yet. */
-  owner(chown: string | undefined, where: string): { uid: number; gid: number } | undefined {
+  owner(chown: string | undefined, line: number): { uid: number; gid: number } | undefined {
     if (chown === undefined) return undefined;
     const m = /^(\d+)(?::(\d+))?$/.exec(chown);
     if (!m) {
-      throw new DockerfileError(
-        where.split(':')[0]!,
-        Number(where.split(':')[1]),
-        `--chown=${chown}: only numeric uid[:gid] is supported yet`,
-      );
+      throw this.error(line, `--chown=${chown}: only numeric uid[:gid] is supported yet`);
     }
     return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
   }
