@@ -216,8 +216,8 @@ export class Deployer {
     });
   }
 
-  /** Every service's frontend with the servers of its live release (optionally one replaced). */
-  frontends(replace?: { service: string; spec: ServiceSpec; ids?: string[] }): Frontend[] {
+  /** Every service's frontend with the servers of its live release; `replace` gives one service a new spec (its port, its health path). */
+  frontends(replace?: { service: string; spec: ServiceSpec }): Frontend[] {
     const result: Frontend[] = [];
     const names = new Set(this.releases.services().map((s) => s.name));
     if (replace) names.add(replace.service);
@@ -225,8 +225,7 @@ export class Deployer {
       const live = this.releases.live(name);
       const spec = replace?.service === name ? replace.spec : live?.spec;
       if (!spec?.port) continue;
-      const ids =
-        replace?.service === name ? (replace.ids ?? live?.containers ?? []) : (live?.containers ?? []);
+      const ids = live?.containers ?? [];
       result.push({
         service: name,
         bind: spec.port.bind,
