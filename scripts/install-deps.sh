@@ -9,8 +9,9 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# Debian packages: the runtimes, the outside judges the tests use, and the tools of the demo.
-packages=(busybox-static crun conmon runc skopeo umoci oci-image-tool podman docker-registry apache2-utils haproxy wrk zstd tar gzip python3 ca-certificates openssl)
+# Debian packages: the runtimes, the outside judges the tests and benchmarks use, debootstrap
+# for the slow test's Debian base, and the tools of the demo.
+packages=(busybox-static crun conmon runc skopeo umoci oci-image-tool podman buildah docker-registry apache2-utils haproxy wrk zstd xz-utils bzip2 tar gzip python3 ca-certificates openssl debootstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -77,7 +77,10 @@ export class Engine {
 
   /** A Dockerfile and its context become an image; returns its ID. */
   build(options: BuildOptions): Promise<Digest> {
-    return buildImage(this.store, this.runtime, options);
+    return buildImage(this.store, this.runtime, {
+      fetch: async (name) => (await this.pull(name)).imageId,
+      ...options,
+    });
   }
 
   /** Services, releases and the proxy in front of them. */

@@ -104,7 +104,7 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     const changed = await s.ok(['build', '--explain-cache', ctx]);
     assert.match(
       changed.stdout,
-      /Step 5\/10 : COPY src\/ \.\/src\/\n ---> Cache miss: its input files changed\n/,
+      /Step 5\/10 : COPY src\/ \.\/src\/\n ---> Cache miss: src\/a\.txt changed\n/,
     );
     assert.equal((changed.stdout.match(/Using cache/g) ?? []).length, 3);
     const arg = await s.ok(['build', '--explain-cache', '--build-arg', 'V=2', ctx]);
@@ -169,10 +169,11 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
       ].join('\n'),
     );
     await s.ok(['build', '-t', 'mounts:1', dir]);
-    const probe = 'cat /seen /from-bind /listing; ls -A /cache /mnt /scratch | wc -w';
+    // The mount points the runtime made are stubs, not the command's doing: not in the layer.
+    const probe = 'cat /seen /from-bind /listing; ls -d /cache /mnt /scratch 2>/dev/null | wc -w';
     assert.equal(
       (await s.ok(['run', '--rm', 'mounts:1', 'sh', '-c', probe])).stdout.replace(/ +/g, ''),
-      '1\nalpha\nt\n3\n',
+      '1\nalpha\nt\n0\n',
     );
     await s.ok(['build', '--no-cache', '-t', 'mounts:2', dir]);
     assert.equal(

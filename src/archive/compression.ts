@@ -42,6 +42,34 @@ export function decompress(
   }
 }
 
+/** What a file given to ADD may be compressed with (reference, "ADD": identity, gzip, bzip2, xz; and zstd). */
+export type ArchiveCompression = Compression | 'bzip2' | 'xz';
+
+/** Magic bytes of the archive compressions: those of `detectCompression`, bzip2 `BZh`, xz fd 37 7a 58 5a 00. */
+export function detectArchiveCompression(head: Buffer): ArchiveCompression {
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(XZ_MAGIC)) return 'xz';
+  return detectCompression(head);
+}
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/** `decompress`, plus bzip2 and xz through Debian's `bzip2` and `xz` (as zstd, none in Node). */
+export function decompressArchive(
+  source: AsyncIterable<Buffer>,
+  kind: ArchiveCompression,
+  options?: { signal?: AbortSignal },
+): AsyncIterable<Buffer> {
+  if (kind === 'bzip2' || kind === 'xz') {
+    const command = kind === 'xz' ? 'xz' : 'bzip2';
+    return filter(command, ['-d', '-c', '-q'], source, {
+      verb: `decompress ${kind}`,
+      signal: options?.signal,
+    });
+  }
+  return decompress(source, kind, options);
+}
+
 async function* passThrough(source: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
     signal?.throwIfAborted();

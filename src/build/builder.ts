@@ -13,9 +13,11 @@ import { mountRootfs, unmountRootfs } from '../runtime/rootfs.js';
 import { createHash } from 'node:crypto';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
-import { InvalidArgument, NotFound } from '../util/errors.js';
+import { FailedPrecondition, InvalidArgument, NotFound } from '../util/errors.js';
+import { spawnSync } from 'node:child_process';
+import { secureJoin } from '../runtime/in-root.js';
+import type { Mount } from './dockerfile/instructions/types.js';
 import { ChecksumCache } from './context/checksum-cache.js';
-import { planCopy } from './context/copy-plan.js';
 import { walkContext, type ContextEntry } from './context/walk.js';
 import { expandInstruction } from './dockerfile/expand-instruction.js';
 import { parseInstructions } from './dockerfile/instructions.js';
@@ -27,6 +29,7 @@ import { parentConfig } from './derive-image.js';
 import { tagName } from '../image/image.js';
 import { commitImage } from '../image/commit.js';
 import { StageState } from './stage-state.js';
+import { copyStep, type CopyContext } from './copy-step.js';
 
 export interface BuildOptions {
   /** The context directory. */
@@ -39,6 +42,15 @@ export interface BuildOptions {
   buildArgs?: Record<string, string>;
   target?: string;
   noCache?: boolean;
+  /** Stages (by name) whose steps are run again whatever the cache holds. */
+  noCacheFilter?: string[];
+  /** `RUN --mount=type=secret` contents and `type=ssh` agent sockets, by id. */
+  secrets?: Record<string, Buffer>;
+  ssh?: Record<string, string>;
+  /** Pull every image FROM names from its registry, even when the store has it. */
+  pull?: boolean;
+  /** Fetches an image from its registry; how FROM gets what the store lacks. */
+  fetch?: (name: string) => Promise<Digest>;
   network?: 'bridge' | 'none' | 'host';
   output?: Writable;
   onEvent?: (event: BuildEvent) => void;
@@ -55,7 +67,9 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
   const escape = dockerfile.directives.escape;
   let walked: ContextEntry[] | undefined;
   const results = new Map<number, Digest | undefined>();
-  const sources = new FromSources(store, plan.stages, results, file);
+  const images = new ImageSource(store, file, o);
+  const bases = new Map<number, Digest>();
+  const sources = new FromSources(store, plan.stages, results, file, images);
   const context: Context = {
     root: o.context,
     entries: async () => (walked ??= await walkContext(o.context, { dockerfile: path.basename(file) })),
@@ -64,49 +78,53 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
     }),
     from: (name, line) => sources.get(name, line),
     cacheRoot: path.join(store.paths.root, 'cache', 'build-mounts'),
+    scratch: () => (scratch ??= fs.mkdtempSync(path.join(store.paths.tmp, 'build-'))),
+    escape: dockerfile.directives.escape,
+    secrets: o.secrets ?? {},
+    ssh: o.ssh ?? {},
   };
+  let scratch: string | undefined;
   try {
     return await runStages();
   } finally {
     sources.release();
+    if (scratch !== undefined) fs.rmSync(scratch, { recursive: true, force: true });
   }
 
   async function runStages(): Promise<Digest> {
+    // Each stage's instructions, with the ONBUILD triggers of an image it starts from first.
+    const bodies = new Map<number, Instruction[]>();
+    for (const stage of stages) bodies.set(stage.index, [...(await triggers(stage)), ...stage.instructions]);
+    // Step numbers are fixed before anything runs, since independent stages run at once.
     // ARG makes no step of its own.
-    const counted = (s: Stage) => s.instructions.filter((i) => i.kind !== 'ARG').length;
+    const counted = (s: Stage) => bodies.get(s.index)!.filter((i) => i.kind !== 'ARG').length;
     const total = stages.reduce((n, s) => n + 1 + counted(s), 0);
-    let index = 1;
+    const firstIndex = new Map<number, number>();
+    let next = 1;
     for (const stage of stages) {
-      const base = baseImage(store, stage, results, file);
-      o.onEvent?.({
-        type: 'step',
-        index,
-        total,
-        text: `FROM ${stage.from.image}${stage.name ? ` AS ${stage.name}` : ''}`,
-      });
-      if (base) o.onEvent?.({ type: 'done', index, imageId: base, ms: 0 });
-      index++;
-      const state = new StageState(file, parentConfig(store, base), {
-        buildArgs: o.buildArgs ?? {},
-        globalArgs: plan.globalEnv,
-        network: o.network,
-      });
-      const steps: Step[] = [];
-      for (const raw of stage.instructions) {
-        const instruction = expandInstruction(raw, state.scope(), { file, escape });
-        const step = await toStep(instruction, state, context);
-        if (step) steps.push(step);
-      }
-      const id = await executeSteps(store, runtime, base, steps, {
-        noCache: o.noCache,
-        output: o.output,
-        onEvent: o.onEvent,
-        firstIndex: index,
-        total,
-      });
-      index += steps.length;
-      results.set(stage.index, id);
+      firstIndex.set(stage.index, next);
+      next += 1 + counted(stage);
     }
+    const failed = new AbortController();
+    const running = new Map<number, Promise<void>>();
+    for (const stage of stages) {
+      running.set(
+        stage.index,
+        (async () => {
+          await Promise.all(stage.deps.map((d) => running.get(d)));
+          failed.signal.throwIfAborted();
+          await runStage(stage, bodies.get(stage.index)!, firstIndex.get(stage.index)!, total);
+        })().catch((err: unknown) => {
+          failed.abort(err);
+          throw err;
+        }),
+      );
+    }
+    // Wait for every stage, so nothing runs while mounts are released; report the first error.
+    const settled = await Promise.allSettled(running.values());
+    if (failed.signal.aborted) throw failed.signal.reason;
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected) throw rejected.reason;
     context.checksums.save();
     let final = results.get(stages.at(-1)!.index);
     if (final === undefined) {
@@ -119,43 +137,139 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
     }
     return final;
   }
-}
 
-function baseImage(
-  store: Store,
-  stage: Stage,
-  results: Map<number, Digest | undefined>,
-  file: string,
-): Digest | undefined {
-  if ('stage' in stage.base) return results.get(stage.base.stage);
-  if (stage.base.image === 'scratch') return undefined;
-  try {
-    return resolveImage(store, stage.base.image).imageId;
-  } catch (err) {
-    if (err instanceof NotFound) {
+  async function runStage(stage: Stage, body: Instruction[], index: number, total: number): Promise<void> {
+    const base = 'stage' in stage.base ? results.get(stage.base.stage) : bases.get(stage.index);
+    o.onEvent?.({
+      type: 'step',
+      index,
+      total,
+      text: `FROM ${stage.from.image}${stage.name ? ` AS ${stage.name}` : ''}`,
+    });
+    if (base) o.onEvent?.({ type: 'done', index, imageId: base, ms: 0 });
+    const config = parentConfig(store, base);
+    // Triggers run once, in the image built FROM the one that declared them.
+    const ranTriggers = 'image' in stage.base && (config.config?.OnBuild ?? []).length > 0;
+    if (ranTriggers) delete config.config!.OnBuild;
+    const state = new StageState(file, config, {
+      buildArgs: o.buildArgs ?? {},
+      globalArgs: plan.globalEnv,
+      network: o.network,
+    });
+    const steps: Step[] = [];
+    for (const raw of body) {
+      const instruction = expandInstruction(raw, state.scope(), { file, escape });
+      const step = await toStep(instruction, state, context);
+      if (step) steps.push(step);
+    }
+    const noCache =
+      o.noCache === true || (stage.name !== undefined && (o.noCacheFilter ?? []).includes(stage.name));
+    const id = await executeSteps(store, runtime, base, steps, {
+      noCache,
+      output: o.output,
+      onEvent: o.onEvent,
+      firstIndex: index + 1,
+      total,
+      dropOnBuild: ranTriggers,
+    });
+    results.set(stage.index, id);
+  }
+
+  /** The stage's base image (pulled when asked or missing) and its ONBUILD triggers, parsed. */
+  async function triggers(stage: Stage): Promise<Instruction[]> {
+    if (!('image' in stage.base) || stage.base.image === 'scratch') return [];
+    const id = await images.resolve(stage.base.image, stage.from.line);
+    bases.set(stage.index, id);
+    const onBuild = parentConfig(store, id).config?.OnBuild ?? [];
+    if (onBuild.length === 0) return [];
+    try {
+      // Each trigger is reported at the FROM line that brought it in.
+      return parseInstructions(onBuild.join('\n'), { file }).instructions.map((i) => ({
+        ...i,
+        line: stage.from.line,
+        endLine: stage.from.line,
+      }));
+    } catch (err) {
       throw new DockerfileError(
         file,
         stage.from.line,
-        `FROM \`${stage.base.image}\`: no such image in the store (skiff pull it first)`,
+        `ONBUILD trigger of \`${stage.base.image}\`: ${(err as Error).message}`,
       );
     }
-    throw err;
   }
 }
 
-interface Context {
-  root: string;
-  entries: () => Promise<ContextEntry[]>;
-  checksums: ChecksumCache;
+/**
+ * Images named by FROM and `--from`: from the store, or pulled when the name says from where
+ * (`127.0.0.1:5000/team/base:1`) and the store lacks it — or always with `--pull`. A bare
+ * name is never looked for on Docker Hub. Each name is fetched once per build.
+ */
+class ImageSource {
+  private readonly fetched = new Map<string, Promise<Digest>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly file: string,
+    private readonly o: Pick<BuildOptions, 'pull' | 'fetch'>,
+  ) {}
+
+  resolve(name: string, line: number, what = 'FROM'): Promise<Digest> {
+    let known = this.fetched.get(name);
+    if (known === undefined) {
+      known = this.find(name, line, what);
+      this.fetched.set(name, known);
+    }
+    return known;
+  }
+
+  private async find(name: string, line: number, what: string): Promise<Digest> {
+    const local = this.local(name);
+    const remote = namesRegistry(name) && this.o.fetch !== undefined;
+    if (remote && (this.o.pull === true || local === undefined)) {
+      try {
+        return await this.o.fetch!(name);
+      } catch (err) {
+        throw new DockerfileError(this.file, line, `${what} \`${name}\`: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    if (local === undefined) {
+      throw new DockerfileError(
+        this.file,
+        line,
+        `${what} \`${name}\`: no such image in the store (skiff pull it first)`,
+      );
+    }
+    return local;
+  }
+
+  private local(name: string): Digest | undefined {
+    try {
+      return resolveImage(this.store, name).imageId;
+    } catch (err) {
+      if (err instanceof NotFound) return undefined;
+      throw err;
+    }
+  }
+}
+
+/** `host.tld/…`, `host:5000/…`, `localhost/…`: a name that says which registry holds it. */
+function namesRegistry(name: string): boolean {
+  const first = name.split('/')[0]!;
+  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+}
+
+interface Context extends CopyContext {
   /** Where `RUN --mount=type=cache` directories live. */
   cacheRoot: string;
-  /** The filesystem of a stage or an image for `COPY --from`, mounted read-only until the build ends. */
-  from: (name: string, line: number) => Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }>;
+  /** `--secret id=…` contents and `--ssh id=socket` paths, by id. */
+  secrets: Record<string, Buffer>;
+  ssh: Record<string, string>;
 }
 
 async function toStep(i: Instruction, state: StageState, context: Context): Promise<Step | undefined> {
   const where = `${state.file}:${i.line}`;
-  const unsupported = (what: string) => state.error(i.line, `${what} is not supported yet`);
   switch (i.kind) {
     case 'FROM':
       return undefined;
@@ -163,14 +277,19 @@ async function toStep(i: Instruction, state: StageState, context: Context): Prom
       state.declareArgs(i.args);
       return undefined;
     case 'RUN': {
-      const command = state.runCommand(i);
+      const { argv: command, script } = state.runCommand(i);
       const mounts = await runMounts(i, context, state);
+      if (script) {
+        const file = path.join(context.scratch(), `script-${i.line}-${script.name}`);
+        fs.writeFileSync(file, script.content, { mode: 0o755 });
+        mounts.volumes.push(`${file}:/dev/pipes/${script.name}:ro`);
+      }
       return {
         kind: 'run',
         text: `RUN ${mounts.flags.map((f) => `${f} `).join('')}${i.command.form === 'exec' ? JSON.stringify(i.command.args) : i.command.command}${i.heredocs.map((h) => `\n${h.content}${h.name}`).join('')}`,
         where,
         command,
-        env: state.runEnv(),
+        env: [...state.runEnv(), ...mounts.env],
         workdir: state.config.WorkingDir || undefined,
         user: state.config.User || undefined,
         network: i.network === 'none' ? 'none' : i.network === 'host' ? 'host' : state.network,
@@ -181,49 +300,8 @@ async function toStep(i: Instruction, state: StageState, context: Context): Prom
       };
     }
     case 'COPY':
-    case 'ADD': {
-      if (i.heredocs.length > 0) throw unsupported(`${i.kind} from a here-document`);
-      if (
-        i.kind === 'ADD' &&
-        i.sources.some((s) => /^[a-z]+:\/\//i.test(s) || /\.(tar|tgz|tar\.\w+)$/.test(s))
-      ) {
-        throw unsupported('ADD of a URL or an archive');
-      }
-      const from = i.from === undefined ? undefined : await context.from(i.from, i.line);
-      const entries = from ? from.entries : await context.entries();
-      const plan = planCopy(entries, {
-        instruction: `${where} ${i.kind}`,
-        sources: i.sources,
-        dest: i.dest,
-        workdir: state.config.WorkingDir || '/',
-        parents: i.parents,
-        exclude: i.exclude,
-      });
-      const owner = state.owner(i.chown, i.line);
-      const byPath = new Map(entries.map((e) => [e.path, e]));
-      // An image's files are fixed by its ID: no need to read them for the key.
-      const inputs = from
-        ? `${from.imageId} ${createHash('sha256').update(JSON.stringify(plan)).digest('hex')}`
-        : await context.checksums.checksum(
-            plan.map((p) => byPath.get(p.from) ?? p.from),
-            { uid: owner?.uid, gid: owner?.gid, chmod: i.chmod },
-          );
-      const flags = [
-        i.chown ? `--chown=${i.chown}` : '',
-        i.chmod !== undefined ? `--chmod=${i.chmod.toString(8)}` : '',
-        i.parents ? '--parents' : '',
-        i.from !== undefined ? `--from=${i.from}` : '',
-        ...i.exclude.map((e) => `--exclude=${e}`),
-      ].filter(Boolean);
-      return {
-        kind: 'copy',
-        text: `${i.kind} ${[...flags, ...i.sources, i.dest].join(' ')}`,
-        where,
-        plan: plan.map((p) => ({ source: path.join(from ? from.root : context.root, p.from), dest: p.to })),
-        options: { chown: owner, chmod: i.chmod },
-        inputs,
-      };
-    }
+    case 'ADD':
+      return copyStep(i, state, context);
     case 'ONBUILD':
       return state.configStep(where, `ONBUILD ${i.expression}`, (c) => {
         c.OnBuild = [...(c.OnBuild ?? []), i.expression];
@@ -249,10 +327,11 @@ class FromSources {
     private readonly stages: Stage[],
     private readonly results: Map<number, Digest | undefined>,
     private readonly file: string,
+    private readonly images: ImageSource,
   ) {}
 
   async get(name: string, line: number): Promise<{ root: string; imageId: Digest; entries: ContextEntry[] }> {
-    const imageId = this.imageOf(name, line);
+    const imageId = await this.imageOf(name, line);
     const known = this.mounted.get(imageId);
     if (known) return known;
     const dir = fs.mkdtempSync(path.join(this.store.paths.tmp, 'copy-from-'));
@@ -276,7 +355,7 @@ class FromSources {
     this.mounted.clear();
   }
 
-  private imageOf(name: string, line: number): Digest {
+  private async imageOf(name: string, line: number): Promise<Digest> {
     const stage = /^\d+$/.test(name)
       ? this.stages[Number(name)]
       : this.stages.find((s) => s.name === name.toLowerCase());
@@ -286,14 +365,7 @@ class FromSources {
         throw new DockerfileError(this.file, line, `--from=${name}: that stage has no filesystem yet`);
       return id;
     }
-    try {
-      return resolveImage(this.store, name).imageId;
-    } catch (err) {
-      if (err instanceof NotFound) {
-        throw new DockerfileError(this.file, line, `--from=${name}: no such stage or image in the store`);
-      }
-      throw err;
-    }
+    return this.images.resolve(name, line, '--from');
   }
 }
 
@@ -307,13 +379,24 @@ async function runMounts(
   i: Extract<Instruction, { kind: 'RUN' }>,
   context: Context,
   state: StageState,
-): Promise<{ volumes: string[]; tmpfs: string[]; inputs: string; flags: string[] }> {
+): Promise<{ volumes: string[]; tmpfs: string[]; inputs: string; flags: string[]; env: string[] }> {
+  const env: string[] = [];
   const volumes: string[] = [];
   const tmpfs: string[] = [];
   const inputs: string[] = [];
   const flags: string[] = [];
   const fail = (what: string) => state.error(i.line, what);
   for (const m of i.mounts) {
+    if (m.type === 'secret' || m.type === 'ssh') {
+      const mounted = secretMount(m, context, state, i.line);
+      if (mounted) {
+        if (mounted.volume !== '') volumes.push(mounted.volume);
+        if (mounted.env) env.push(mounted.env);
+      }
+      // Never part of the key: a secret changes nothing the step is cached by.
+      flags.push(`--mount=type=${m.type}${m.id ? `,id=${m.id}` : ''}`);
+      continue;
+    }
     if (m.target === undefined) throw fail(`RUN --mount=type=${m.type}: no target`);
     const target = path.posix.resolve(state.config.WorkingDir || '/', m.target);
     if (m.type === 'tmpfs') {
@@ -329,11 +412,12 @@ async function runMounts(
       volumes.push(`${dir}:${target}`);
       flags.push(`--mount=type=cache,id=${id},target=${target}`);
     } else if (m.type === 'bind') {
-      if (!m.readOnly) throw fail('RUN --mount=type=bind,rw is not supported yet');
       const source = m.source ?? '.';
+      let host: string;
       if (m.from !== undefined) {
         const from = await context.from(m.from, i.line);
-        volumes.push(`${path.join(from.root, path.posix.normalize(`/${source}`))}:${target}:ro`);
+        // Resolved inside the image's root: a symlink in it cannot lead to the host's files.
+        host = secureJoin(from.root, source);
         inputs.push(`${m.from}=${from.imageId}:${source}`);
       } else {
         const rel = path.posix.normalize(source).replace(/^\/+/, '') || '.';
@@ -342,12 +426,73 @@ async function runMounts(
         const entries = await context.entries();
         const under = entries.filter((e) => rel === '.' || e.path === rel || e.path.startsWith(`${rel}/`));
         inputs.push(await context.checksums.checksum(under));
-        volumes.push(`${path.join(context.root, rel)}:${target}:ro`);
+        host = secureJoin(context.root, rel);
       }
-      flags.push(`--mount=type=bind,source=${source},target=${target}${m.from ? `,from=${m.from}` : ''}`);
+      if (!fs.existsSync(host)) throw fail(`RUN --mount source \`${source}\`: not found`);
+      if (m.readOnly) volumes.push(`${host}:${target}:ro`);
+      else {
+        // rw: the command may write, but what it writes is thrown away with a copy.
+        const copy = path.join(context.scratch(), `bind-${i.line}-${volumes.length}`);
+        copyTree(host, copy);
+        volumes.push(`${copy}:${target}`);
+      }
+      flags.push(
+        `--mount=type=bind,source=${source},target=${target}${m.from ? `,from=${m.from}` : ''}${m.readOnly ? '' : ',rw'}`,
+      );
     } else {
       throw fail(`RUN --mount=type=${m.type} is not supported yet`);
     }
   }
-  return { volumes, tmpfs, inputs: inputs.join(' '), flags };
+  return { volumes, tmpfs, inputs: inputs.join(' '), flags, env };
+}
+
+/**
+ * `RUN --mount=type=secret` (a file the build was given with `--secret id=…`, mounted at
+ * /run/secrets/ID or the target, or put in an env variable) and `type=ssh` (the agent socket
+ * given with `--ssh`, with SSH_AUTH_SOCK pointing at it). Undefined when the build has no
+ * such secret and the mount is not required.
+ */
+function secretMount(
+  m: Mount,
+  context: Context,
+  state: StageState,
+  line: number,
+): { volume: string; env?: string } | undefined {
+  const id =
+    m.id ??
+    (m.type === 'ssh' ? 'default' : m.target === undefined ? undefined : path.posix.basename(m.target));
+  if (id === undefined) throw state.error(line, 'RUN --mount=type=secret: give an id or a target');
+  const given = m.type === 'ssh' ? context.ssh[id] : context.secrets[id];
+  if (given === undefined) {
+    if (m.required === true || m.type === 'ssh') {
+      const how = m.type === 'ssh' ? `--ssh ${id}=SOCKET` : `--secret id=${id},src=FILE`;
+      throw state.error(line, `RUN --mount=type=${m.type}: no ${m.type} \`${id}\` was given (${how})`);
+    }
+    return undefined;
+  }
+  if (m.type === 'ssh') {
+    const target = m.target ?? '/run/buildkit/ssh_agent.0';
+    return { volume: `${given}:${target}:ro`, env: `SSH_AUTH_SOCK=${target}` };
+  }
+  // A copy with the mode and owner the mount asks (0400 root by default), read-only.
+  const file = path.join(
+    context.scratch(),
+    `secret-${line}-${createHash('sha256').update(id).digest('hex').slice(0, 8)}`,
+  );
+  fs.writeFileSync(file, given, { mode: 0o600 });
+  fs.chownSync(file, m.uid ?? 0, m.gid ?? 0);
+  fs.chmodSync(file, m.mode ?? 0o400);
+  if (m.env !== undefined) {
+    return m.target === undefined
+      ? { volume: '', env: `${m.env}=${given.toString('utf8')}` }
+      : { volume: `${file}:${m.target}:ro`, env: `${m.env}=${given.toString('utf8')}` };
+  }
+  return { volume: `${file}:${m.target ?? `/run/secrets/${id}`}:ro` };
+}
+
+/** `cp -a`: modes, owners, links and times kept. */
+function copyTree(from: string, to: string): void {
+  const r = spawnSync('cp', ['-a', '--', from, to], { encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new FailedPrecondition(`copy \`${from}\`: ${r.stderr.trim() || `cp exited ${r.status}`}`);
 }

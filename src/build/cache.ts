@@ -15,6 +15,8 @@ export interface StepKey {
   args: Record<string, string>;
   /** checksum of the files a COPY/ADD reads; "" for steps that read none */
   inputs: string;
+  /** each file's own digest, by context path: kept to name what changed; not part of the key */
+  files?: Record<string, string>;
 }
 
 interface Row {
@@ -24,6 +26,7 @@ interface Row {
   args: string;
   inputs: string;
   image_id: Digest;
+  files: string | null;
 }
 
 export function cacheKey(k: StepKey): string {
@@ -49,8 +52,8 @@ export class BuildCache {
   record(k: StepKey, imageId: Digest): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO build_cache (key, parent, instruction, args, inputs, image_id, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO build_cache (key, parent, instruction, args, inputs, image_id, created, files)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         cacheKey(k),
@@ -60,6 +63,7 @@ export class BuildCache {
         k.inputs,
         imageId,
         new Date().toISOString(),
+        k.files === undefined ? null : JSON.stringify(k.files),
       );
   }
 
@@ -87,9 +91,25 @@ export class BuildCache {
         return `build arg ${name} changed (${oldArgs[name] ?? 'unset'} → ${k.args[name] ?? 'unset'})`;
       }
     }
-    if (sameInstruction.inputs !== k.inputs) return 'its input files changed';
+    if (sameInstruction.inputs !== k.inputs) {
+      const changed =
+        sameInstruction.files && k.files ? fileChanges(JSON.parse(sameInstruction.files), k.files) : [];
+      if (changed.length === 0) return 'its input files changed';
+      const more = changed.length > 3 ? ` and ${changed.length - 3} more` : '';
+      return `${changed.slice(0, 3).join(', ')}${more}`;
+    }
     return 'its cached image is no longer in the store';
   }
+}
+
+/** `a.txt changed`, `b.txt added`, `c.txt removed`, in path order. */
+function fileChanges(before: Record<string, string>, after: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const p of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) {
+    if (before[p] === after[p]) continue;
+    out.push(`${p} ${before[p] === undefined ? 'added' : after[p] === undefined ? 'removed' : 'changed'}`);
+  }
+  return out;
 }
 
 function clip(text: string): string {

@@ -16,6 +16,11 @@ import { copyLayer, type CopyEntry, type CopyLayerOptions } from './copy-layer.j
 import { deriveImage } from './derive-image.js';
 import { runStep } from './run-step.js';
 import { FailedPrecondition } from '../util/errors.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readImage, resolveImage } from '../image/image.js';
+import { mountRootfs, unmountRootfs } from '../runtime/rootfs.js';
+import { resolveUser } from '../runtime/user.js';
 
 interface StepBase {
   /** The instruction after expansion, as history and the cache key read it. */
@@ -24,6 +29,8 @@ interface StepBase {
   where: string;
   /** the build args this step can see */
   args?: Record<string, string>;
+  /** Make the image without the parent's ONBUILD triggers (they ran in this stage). */
+  dropOnBuild?: boolean;
 }
 
 export type Step =
@@ -40,7 +47,16 @@ export type Step =
       /** what the mounts show (context checksums, image IDs), for the key */
       inputs?: string;
     })
-  | (StepBase & { kind: 'copy'; plan: CopyEntry[]; options: CopyLayerOptions; inputs: string })
+  | (StepBase & {
+      kind: 'copy';
+      plan: CopyEntry[];
+      options: CopyLayerOptions;
+      /** `--chown` by name, looked up in the parent image's /etc/passwd and /etc/group when it runs */
+      chown?: string;
+      inputs: string;
+      /** each input's own digest, by path or URL, for `--explain-cache` */
+      files?: Record<string, string>;
+    })
   | (StepBase & { kind: 'config'; apply: (config: ContainerConfig) => void });
 
 export type BuildEvent =
@@ -57,6 +73,8 @@ export interface ExecuteOptions {
   /** Numbering across stages: the first step's index and the build's step count. */
   firstIndex?: number;
   total?: number;
+  /** The base's ONBUILD triggers ran as this stage's first steps: the first step's image drops them. */
+  dropOnBuild?: boolean;
 }
 
 export async function executeSteps(
@@ -69,14 +87,17 @@ export async function executeSteps(
   const cache = new BuildCache(store.meta.db);
   const emit = (e: BuildEvent) => options.onEvent?.(e);
   let current = base;
-  for (const [i, step] of steps.entries()) {
+  for (const [i, original] of steps.entries()) {
     const index = (options.firstIndex ?? 1) + i;
+    // The base's triggers ran: the stage's first image drops them, and its key says so.
+    const step = i === 0 && options.dropOnBuild ? { ...original, dropOnBuild: true } : original;
     emit({ type: 'step', index, total: options.total ?? steps.length, text: step.text });
     const key: StepKey = {
       parent: current ?? 'scratch',
       instruction: step.text,
       args: step.args ?? {},
-      inputs: step.kind === 'config' ? '' : (step.inputs ?? ''),
+      inputs: `${step.kind === 'config' ? '' : (step.inputs ?? '')}${step.dropOnBuild ? ' onbuild-ran' : ''}`,
+      files: step.kind === 'copy' ? step.files : undefined,
     };
     const hit = options.noCache ? undefined : cache.lookup(key);
     if (hit) {
@@ -100,6 +121,7 @@ function runOne(
   step: Step,
   options: ExecuteOptions,
 ) {
+  const dropped = step.dropOnBuild ? (c: ContainerConfig) => delete c.OnBuild : undefined;
   switch (step.kind) {
     case 'run':
       return (async () => {
@@ -117,15 +139,55 @@ function runOne(
           tmpfs: step.tmpfs,
           output: options.output,
           where: step.where,
+          below: parentLayers(store, parent),
         });
-        return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId });
+        return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config: dropped });
       })();
     case 'copy':
       return (async () => {
-        const layer = await copyLayer(store, step.plan, step.options);
-        return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId });
+        const below = parent === undefined ? [] : parentLayers(store, parent);
+        const chown =
+          step.chown === undefined ? step.options.chown : ownerIn(store, parent, step.chown, step.where);
+        const layer = await copyLayer(store, step.plan, { ...step.options, chown, below });
+        return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config: dropped });
       })();
     case 'config':
-      return deriveImage(store, parent, { createdBy: step.text, config: step.apply });
+      return deriveImage(store, parent, {
+        createdBy: step.text,
+        config: (c) => {
+          step.apply(c);
+          dropped?.(c);
+        },
+      });
+  }
+}
+
+/** The image's layer directories, topmost first. */
+function parentLayers(store: Store, image: Digest): string[] {
+  const { diff_ids } = readImage(store, resolveImage(store, image)).config.rootfs;
+  return diff_ids.map((d) => store.layers.diffDir(d)).reverse();
+}
+
+/** `--chown=name[:group]` as the image's own /etc/passwd and /etc/group say. */
+function ownerIn(
+  store: Store,
+  image: Digest | undefined,
+  spec: string,
+  where: string,
+): { uid: number; gid: number } {
+  if (image === undefined)
+    throw new FailedPrecondition(`${where}: --chown=${spec}: scratch has no /etc/passwd; give numeric ids`);
+  const dir = fs.mkdtempSync(path.join(store.paths.tmp, 'chown-'));
+  try {
+    const root = mountRootfs(store, dir, readImage(store, resolveImage(store, image)).config.rootfs.diff_ids);
+    try {
+      const { uid, gid } = resolveUser(root, spec);
+      return { uid, gid };
+    } catch (err) {
+      throw new FailedPrecondition(`${where}: --chown=${spec}: ${(err as Error).message}`, { cause: err });
+    }
+  } finally {
+    unmountRootfs(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,8 @@
  * give the same diff ID). The container is removed whatever happens; a failing command leaves
  * no layer behind.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { PassThrough, type Writable } from 'node:stream';
 import { packDir } from '../archive/pack-dir.js';
 import type { Digest } from '../oci/digest.js';
@@ -31,6 +33,8 @@ export interface RunStepInput {
   output?: Writable;
   /** Names the step in errors ("Dockerfile:7"). */
   where?: string;
+  /** The parent image's layer directories, topmost first: tells a mount's stub from the image's own. */
+  below?: string[];
 }
 
 export interface RunStepResult {
@@ -69,6 +73,7 @@ export async function runStep(store: Store, runtime: Runtime, input: RunStepInpu
       );
     }
     const { upper } = rootfsDirs(runtime.containerDir(row.id));
+    removeStubs(upper, mountTargets(input), input.below ?? []);
     const layer = await store.locked('shared', async () => {
       const unpacked = await store.layers.unpack(packDir(upper));
       store.meta.addLayer(unpacked);
@@ -77,5 +82,30 @@ export async function runStep(store: Store, runtime: Runtime, input: RunStepInpu
     return { layer: { diffId: layer.diffId, size: layer.size } };
   } finally {
     await runtime.remove(row.id, { force: true });
+  }
+}
+
+function mountTargets(input: RunStepInput): string[] {
+  const targets = (input.volumes ?? []).map((v) => v.split(':')[1]!);
+  return [...targets, ...(input.tmpfs ?? []).map((t) => t.split(':')[0]!)];
+}
+
+/**
+ * The runtime makes a mount's target (and missing parents) in the container's root when the
+ * image lacks it; those empty stubs are not the command's doing and stay out of the layer, as
+ * with BuildKit. A stub is an empty directory or file at the target or above it that no
+ * layer below has.
+ */
+function removeStubs(upper: string, targets: string[], below: string[]): void {
+  for (const target of targets) {
+    for (let p = path.posix.normalize(target); p !== '/'; p = path.posix.dirname(p)) {
+      const inUpper = path.join(upper, p);
+      const st = fs.lstatSync(inUpper, { throwIfNoEntry: false });
+      if (st === undefined) continue;
+      const empty = st.isDirectory() ? fs.readdirSync(inUpper).length === 0 : st.isFile() && st.size === 0;
+      if (!empty || below.some((layer) => fs.existsSync(path.join(layer, p)))) break;
+      if (st.isDirectory()) fs.rmdirSync(inUpper);
+      else fs.unlinkSync(inUpper);
+    }
   }
 }

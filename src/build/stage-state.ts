@@ -66,24 +66,33 @@ export class StageState {
     return new DockerfileError(this.file, line, message);
   }
 
-  runCommand(i: RunInstruction): string[] {
-    if (i.command.form === 'exec') return i.command.args;
-    if (i.heredocs.length === 0) return [...this.shell(), i.command.command];
-    // `RUN <<EOF` alone: the document is the script (reference, "Here-Documents").
-    if (i.heredocs.length === 1 && /^\s*<<-?(["']?)\w+\1\s*$/.test(i.command.command)) {
-      return [...this.shell(), i.heredocs[0]!.content];
+  /**
+   * The RUN's argv. Here-documents go to the shell with the command line, each followed by
+   * its delimiter, as BuildKit does; a lone `RUN <<EOF` is the script itself. A lone one that
+   * starts with `#!` is run as a file (`script`), which the caller mounts at /dev/pipes/NAME.
+   */
+  runCommand(i: RunInstruction): { argv: string[]; script?: { name: string; content: string } } {
+    if (i.command.form === 'exec') return { argv: i.command.args };
+    const only = i.heredocs.length === 1 && /^\s*<<-?(["']?)\w+\1\s*$/.test(i.command.command);
+    if (only && i.heredocs[0]!.content.startsWith('#!')) {
+      const { name, content } = i.heredocs[0]!;
+      return { argv: [`/dev/pipes/${name}`], script: { name, content } };
     }
-    throw this.error(i.line, 'RUN with a here-document fed to a command is not supported yet');
+    if (only) return { argv: [...this.shell(), i.heredocs[0]!.content] };
+    const script = i.command.command + i.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+    return { argv: [...this.shell(), script] };
   }
 
-  /** `--chown=uid[:gid]`; names need the image's /etc/passwd, which is not read yet. */
+  /**
+   * `--chown=uid[:gid]` at once (a lone uid is also the gid, as Docker has it); undefined
+   * when a name is given, which the executor looks up in the image as the step runs.
+   */
   owner(chown: string | undefined, line: number): { uid: number; gid: number } | undefined {
     if (chown === undefined) return undefined;
+    if (!/^[^:\s]+(:[^:\s]+)?$/.test(chown))
+      throw this.error(line, `--chown=${chown}: expected user[:group]`);
     const m = /^(\d+)(?::(\d+))?$/.exec(chown);
-    if (!m) {
-      throw this.error(line, `--chown=${chown}: only numeric uid[:gid] is supported yet`);
-    }
-    return { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) };
+    return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : undefined;
   }
 
   /** A config-only step, applied to this state at once and to the image by the executor. */

@@ -16,6 +16,10 @@ export async function buildCommand(engine: Engine, argv: string[], out: Output):
       { name: 'build-arg', kind: 'list' },
       { name: 'target', kind: 'string' },
       { name: 'no-cache', kind: 'boolean' },
+      { name: 'no-cache-filter', kind: 'list' },
+      { name: 'pull', kind: 'boolean' },
+      { name: 'secret', kind: 'list' },
+      { name: 'ssh', kind: 'list' },
       { name: 'network', kind: 'string' },
       { name: 'progress', kind: 'string' },
       { name: 'explain-cache', kind: 'boolean' },
@@ -28,7 +32,7 @@ export async function buildCommand(engine: Engine, argv: string[], out: Output):
     'build',
     1,
     1,
-    '[-t NAME[:TAG]] [-f Dockerfile|-] [--build-arg K=V] [--target STAGE] [--no-cache] CONTEXT',
+    '[-t NAME[:TAG]] [-f Dockerfile|-] [--build-arg K=V] [--target STAGE] [--no-cache] [--no-cache-filter STAGE] [--pull] CONTEXT',
   );
   const context = p.positionals[0]!;
   if (context === '-')
@@ -59,6 +63,10 @@ export async function buildCommand(engine: Engine, argv: string[], out: Output):
     buildArgs: buildArgs(list(p, 'build-arg')),
     target: str(p, 'target'),
     noCache: bool(p, 'no-cache'),
+    noCacheFilter: list(p, 'no-cache-filter').flatMap((v) => v.split(',')),
+    pull: bool(p, 'pull'),
+    secrets: secrets(list(p, 'secret')),
+    ssh: sshSockets(list(p, 'ssh')),
     network:
       network === 'none' || network === 'host' ? network : network === undefined ? undefined : 'bridge',
     output: quiet || progress === 'json' ? undefined : process.stdout,
@@ -108,4 +116,56 @@ function buildArgs(values: string[]): Record<string, string> {
     } else args[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return args;
+}
+
+/**
+ * `--secret id=NAME,src=FILE`, `id=NAME,env=VAR`, or `id=NAME` alone (the variable NAME, else
+ * a file of that name), as `docker build` takes them.
+ */
+function secrets(values: string[]): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const v of values) {
+    const fields = Object.fromEntries(
+      v.split(',').map((f) => {
+        const eq = f.indexOf('=');
+        return eq < 0 ? [f, ''] : [f.slice(0, eq), f.slice(eq + 1)];
+      }),
+    ) as Record<string, string>;
+    const id = fields['id'];
+    if (!id) throw new InvalidArgument(`build: --secret \`${v}\`: needs id=NAME`);
+    const src = fields['src'] ?? fields['source'];
+    const env = fields['env'] ?? (src === undefined && process.env[id] !== undefined ? id : undefined);
+    if (env !== undefined) {
+      const value = process.env[env];
+      if (value === undefined) throw new InvalidArgument(`build: --secret \`${v}\`: $${env} is not set`);
+      out[id] = Buffer.from(value);
+      continue;
+    }
+    const file = src ?? id;
+    try {
+      out[id] = fs.readFileSync(file);
+    } catch (err) {
+      throw new InvalidArgument(
+        `build: --secret \`${v}\`: cannot read \`${file}\`: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** `--ssh default` (the agent at $SSH_AUTH_SOCK) or `--ssh ID=SOCKET`. */
+function sshSockets(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const id = eq < 0 ? v : v.slice(0, eq);
+    const socket = eq < 0 ? process.env['SSH_AUTH_SOCK'] : v.slice(eq + 1);
+    if (!socket)
+      throw new InvalidArgument(`build: --ssh \`${v}\`: no socket given and SSH_AUTH_SOCK is not set`);
+    if (!fs.statSync(socket, { throwIfNoEntry: false })?.isSocket()) {
+      throw new InvalidArgument(`build: --ssh \`${v}\`: \`${socket}\` is not a socket`);
+    }
+    out[id] = path.resolve(socket);
+  }
+  return out;
 }

@@ -44,7 +44,10 @@ export function mountRootfs(store: Store, containerDir: string, diffIds: Digest[
   const dirs = rootfsDirs(containerDir);
   for (const dir of [dirs.rootfs, dirs.upper, dirs.work]) fs.mkdirSync(dir, { recursive: true });
   if (isMounted(dirs.rootfs)) return dirs.rootfs;
-  let lowers = [...diffIds].reverse().map((d) => shortLink(store, d));
+  // overlayfs refuses a directory given twice (ELOOP), and an image may list a layer twice
+  // (two steps that changed the same, or nothing). The topmost copy covers everything the
+  // lower one would show, its whiteouts included, so the lower one is dropped.
+  let lowers = [...new Set([...diffIds].reverse())].map((d) => shortLink(store, d));
   if (lowers.length === 0) {
     const empty = path.join(containerDir, 'empty');
     fs.mkdirSync(empty, { recursive: true });

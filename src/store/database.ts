@@ -19,6 +19,7 @@
  *   services   name PK, live ─▶ releases.number          deployed services
  *   releases   (service, number) PK                      image, spec, container ids, status
  *   build_cache key PK, parent, instruction ─▶ images    a build step's inputs → the image it made
+ *                                                        (and the files it read, per path)
  *
  * Every row points only at things complete on disk: files are written and renamed first, rows
  * inserted after, in one transaction. Rows nobody points at (a layer no image uses, an untagged
@@ -163,6 +164,10 @@ const migrations: string[] = [
     created TEXT NOT NULL
   );
   CREATE INDEX build_cache_by_parent ON build_cache(parent, instruction);
+  `,
+  // 7: which files a COPY/ADD step read, so a miss can name the ones that changed
+  `
+  ALTER TABLE build_cache ADD COLUMN files TEXT;  -- JSON {path: record digest}, or NULL
   `,
 ];
 

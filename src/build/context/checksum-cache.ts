@@ -35,6 +35,8 @@ export interface ChecksumOptions {
   gid?: number;
   /** Permission bits the COPY sets (`--chmod`) instead of the context's. */
   chmod?: number;
+  /** Filled with each path's own record digest (what `--explain-cache` compares file by file). */
+  perFile?: Map<string, string>;
   signal?: AbortSignal;
 }
 
@@ -155,6 +157,12 @@ export class ChecksumCache {
       // NUL cannot occur in a path or link target, so the fields cannot run into each other.
       records[i] =
         `${e.path}\0${e.type}\0${mode.toString(8)}\0${uid}\0${gid}\0${link}\0${contentHex[i] ?? ''}\n`;
+    }
+    if (options.perFile) {
+      for (let i = 0; i < entries.length; i++) {
+        const record = records[i]!;
+        options.perFile.set(entries[i]!.path, createHash('sha256').update(record).digest('hex').slice(0, 16));
+      }
     }
     return `sha256:${createHash('sha256').update(records.join('')).digest('hex')}`;
   }

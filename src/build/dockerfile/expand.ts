@@ -30,6 +30,14 @@ export function expandWords(text: string, env: Env, options: ExpandOptions = {})
   return words.finish();
 }
 
+/**
+ * A here-document's content with an unquoted delimiter (`COPY <<EOF`): variables substituted,
+ * quotes and backslashes kept as written — but `\$`, which stays a literal `$`.
+ */
+export function expandHeredoc(content: string, env: Env, options: ExpandOptions = {}): string {
+  return new Lexer(content, env, options.escape ?? '\\').heredoc();
+}
+
 /** Raised for a malformed substitution; the instruction layer adds the Dockerfile line. */
 export class ExpandError extends InvalidArgument {
   constructor(word: string, cause: string) {
@@ -78,6 +86,22 @@ class Lexer {
 
   run(words: Words | undefined): string {
     return this.until('', words).value;
+  }
+
+  heredoc(): string {
+    let value = '';
+    while (this.pos < this.input.length) {
+      const ch = this.input[this.pos]!;
+      if (ch === '$') value += this.dollar();
+      else if (ch === this.escape && this.input[this.pos + 1] === '$') {
+        value += '$';
+        this.pos += 2;
+      } else {
+        value += ch;
+        this.pos++;
+      }
+    }
+    return value;
   }
 
   private fail(cause: string): never {
