@@ -85,7 +85,7 @@ describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
   });
 
-  it('COPY: files, modes, symlinks and owners land as asked, parents made', async () => {
+  it('COPY: files, modes, symlinks and owners land as asked, parents made as --chown says', async () => {
     const ctx = fs.mkdtempSync(path.join(s.dir, 'ctx-'));
     fs.writeFileSync(path.join(ctx, 'a.txt'), 'alpha\n', { mode: 0o640 });
     fs.mkdirSync(path.join(ctx, 'bin'));
@@ -120,8 +120,9 @@ describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     assert.equal(
       listing,
       [
-        '/srv 755 0:0 directory',
-        '/srv/app 755 0:0 directory',
+        // Parents the image lacks are made with the --chown owner, as BuildKit and buildah do.
+        '/srv 755 1000:1001 directory',
+        '/srv/app 755 1000:1001 directory',
         '/srv/app/a.txt 640 1000:1001 regular file',
         '/srv/app/bin 755 1000:1001 directory',
         '/srv/app/bin/run.sh 755 1000:1001 regular file',

@@ -16,6 +16,7 @@ export interface PsRow {
   id: string;
   name: string;
   image: string;
+  command: string;
   state: 'created' | 'running' | 'exited';
   exitCode: number | null;
   started: string | null;

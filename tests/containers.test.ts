@@ -148,7 +148,11 @@ describe('containers', { skip: rootOnly || tool('crun', 'runc', 'conmon', 'ip', 
     assert.equal(running?.state, 'running');
     assert.equal(running?.id, id);
     assert.equal(running?.image, 'base:1');
-    assert.match((await s.ok(['ps'])).stdout, new RegExp(`^${id.slice(0, 12)} .* Up .* life$`, 'm'));
+    assert.equal(running?.command, `sh -c ${script}`);
+    assert.match(
+      (await s.ok(['ps'])).stdout,
+      new RegExp(`^${id.slice(0, 12)} .*"sh -c echo one; ech…" .* Up .* life$`, 'm'),
+    );
 
     const logs = await waitFor('three log lines', async () => {
       const out = (await s.ok(['logs', 'life'])).stdout;

@@ -72,7 +72,7 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
   const sources = new FromSources(store, plan.stages, results, file, images);
   const context: Context = {
     root: o.context,
-    entries: async () => (walked ??= await walkContext(o.context, { dockerfile: path.basename(file) })),
+    entries: async () => (walked ??= await walkContext(o.context)),
     checksums: ChecksumCache.open(o.context, {
       cacheDir: path.join(store.paths.root, 'cache', 'build-context'),
     }),

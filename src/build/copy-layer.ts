@@ -2,11 +2,13 @@
  * A COPY/ADD step's layer, written straight from the context as a tar — no container needed.
  * Files keep their content, mode and mtime; symlinks stay symlinks; owners are 0:0 unless
  * `--chown` says otherwise, and `--chmod` replaces the mode of what is copied (Dockerfile
- * reference, "COPY --chown --chmod"). Parent directories the destination needs and the plan
- * does not name keep what the image below has (`/tmp` stays 1777); those it lacks are made
- * root-owned 0755 with a fixed mtime, so the same inputs always give the same diff ID. ADD's
- * archives are streamed into the layer after the files, entry by entry, under their
- * destination (add-source.ts).
+ * reference, "COPY --chown --chmod"); files from another stage or image keep their owners.
+ * Destinations are resolved in the parent image (image-view.ts): through its symlinks, and
+ * into a directory it already has. Parent directories the destination needs and the plan does
+ * not name keep what the image has (`/tmp` stays 1777); those it lacks are made 0755, owned
+ * as `--chown` says (root by default), with a fixed mtime, so the same inputs always give the
+ * same diff ID. ADD's archives are streamed into the layer after the files, entry by entry,
+ * under their destination (add-source.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +19,7 @@ import { writeTar, type WriteEntry } from '../archive/tar-writer.js';
 import type { Store } from '../store/store.js';
 import { InvalidArgument } from '../util/errors.js';
 import { archiveEntries } from './add-source.js';
+import type { ImageView } from './image-view.js';
 
 export type CopyEntry =
   | {
@@ -27,6 +30,15 @@ export type CopyEntry =
       /** Replace the source's mode and mtime (a downloaded file: 0600, Last-Modified). */
       mode?: number;
       mtime?: number;
+      /** Keep the source's owner (`COPY --from`) unless `--chown` gives one. */
+      keepOwner?: boolean;
+      /** When `dest` is a directory in the image, the file goes in it under this name. */
+      orInto?: string;
+    }
+  | {
+      /** A directory to make (WORKDIR), with its missing parents. */
+      mkdir: true;
+      dest: string;
     }
   | {
       /** A tar archive on this host that ADD extracts into the directory `dest`. */
@@ -39,8 +51,8 @@ export interface CopyLayerOptions {
   chown?: { uid: number; gid: number };
   /** Permission bits for every copied file (`--chmod=755`); directories keep theirs. */
   chmod?: number;
-  /** The parent image's layer directories, topmost first: where existing parents are looked up. */
-  below?: string[];
+  /** The parent image, which destinations are resolved in; none for scratch. */
+  view?: ImageView;
   signal?: AbortSignal;
 }
 
@@ -66,28 +78,54 @@ export async function copyLayer(
 async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerator<WriteEntry> {
   const byName = new Map<string, { entry: TarEntry; source?: string }>();
   const owner = o.chown ?? { uid: 0, gid: 0 };
+  const view = o.view;
   const parents = (name: string): void => {
     for (let dir = path.posix.dirname(name); dir !== '.'; dir = path.posix.dirname(dir)) {
-      if (!byName.has(dir)) byName.set(dir, { entry: existingDir(dir, o.below ?? []) });
+      if (!byName.has(dir)) byName.set(dir, { entry: existingDir(dir, view, owner) });
     }
+  };
+  /** Where `dest` is in the image: its directories' symlinks followed; itself too if `full`. */
+  const dirs = new Map<string, string>();
+  const resolved = (dest: string, full: boolean): string => {
+    if (view === undefined) return dest;
+    if (full) return view.resolve(dest);
+    const dir = path.posix.dirname(dest);
+    let real = dirs.get(dir);
+    if (real === undefined) dirs.set(dir, (real = view.resolve(dir)));
+    return path.posix.join(real, path.posix.basename(dest));
   };
   const archives: Extract<CopyEntry, { archive: string }>[] = [];
   for (const item of plan) {
-    const { dest } = item;
-    if (!path.posix.isAbsolute(dest)) throw new InvalidArgument(`copy to \`${dest}\`: not an absolute path`);
-    const name = path.posix.normalize(dest).slice(1);
+    if (!path.posix.isAbsolute(item.dest))
+      throw new InvalidArgument(`copy to \`${item.dest}\`: not an absolute path`);
     if ('archive' in item) {
-      archives.push(item);
-      if (name !== '') parents(`${name}/.`);
+      const dest = resolved(item.dest, true);
+      archives.push({ ...item, dest });
+      if (dest !== '/') parents(`${dest.slice(1)}/.`);
       continue;
     }
-    if (name === '') continue; // the root itself has no entry
+    if ('mkdir' in item) {
+      const name = resolved(item.dest, true).slice(1);
+      if (name !== '' && view?.lstat(`/${name}`) === undefined) {
+        byName.set(name, {
+          entry: { name: `${name}/`, type: 'dir', mode: 0o755, ...owner, mtime: 0, size: 0 },
+        });
+        parents(name);
+      }
+      continue;
+    }
     const { source } = item;
     const st = fs.lstatSync(source);
+    let dest = resolved(item.dest, st.isDirectory());
+    if (item.orInto !== undefined && view?.isDir(dest))
+      dest = path.posix.join(view.resolve(dest), item.orInto);
+    const name = dest.slice(1);
+    if (name === '') continue; // the root itself has no entry
     // --chmod sets the copied files' mode; directories keep theirs (as buildah does).
     const mode = item.mode ?? (o.chmod !== undefined && !st.isDirectory() ? o.chmod : st.mode & 0o7777);
     const mtime = item.mtime ?? Math.floor(st.mtimeMs / 1000);
-    const base = { name, uid: owner.uid, gid: owner.gid, mtime, size: 0 };
+    const who = item.keepOwner && o.chown === undefined ? { uid: st.uid, gid: st.gid } : owner;
+    const base = { name, uid: who.uid, gid: who.gid, mtime, size: 0 };
     if (st.isDirectory()) byName.set(name, { entry: { ...base, name: `${name}/`, type: 'dir', mode } });
     else if (st.isSymbolicLink()) {
       byName.set(name, {
@@ -139,14 +177,16 @@ async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerat
 }
 
 /**
- * A parent directory's entry: as the topmost layer below that has the path keeps it when it
- * is a directory there, else a new root-owned 0755 one.
+ * A parent directory's entry: as the image has it when it is a directory there, else a new
+ * 0755 one owned by `owner`.
  */
-function existingDir(dir: string, below: string[]): TarEntry {
-  for (const layer of below) {
-    const st = fs.lstatSync(path.join(layer, dir), { throwIfNoEntry: false });
-    if (st === undefined) continue;
-    if (!st.isDirectory()) break; // a whiteout or a file: the directory is new here
+function existingDir(
+  dir: string,
+  view: ImageView | undefined,
+  owner: { uid: number; gid: number },
+): TarEntry {
+  const st = view?.lstat(`/${dir}`);
+  if (st?.isDirectory()) {
     return {
       name: `${dir}/`,
       type: 'dir',
@@ -157,7 +197,7 @@ function existingDir(dir: string, below: string[]): TarEntry {
       size: 0,
     };
   }
-  return { name: `${dir}/`, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: 0, size: 0 };
+  return { name: `${dir}/`, type: 'dir', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: 0, size: 0 };
 }
 
 /** Path order with "/" before any other character, so a directory precedes its contents. */

@@ -75,11 +75,28 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
             { uid: owner?.uid, gid: owner?.gid, chmod: i.chmod, perFile: files },
           ),
     );
-    const archives = i.kind === 'ADD' && !from ? await extracted(planned, base) : new Map<string, never>();
+    const tops = topLevel(planned);
+    const archives =
+      i.kind === 'ADD' && !from ? await extracted(planned, tops, base) : new Map<string, never>();
     for (const p of planned) {
       const source = path.join(base, p.from);
       const compression = archives.get(p.from);
-      plan.push(compression ? { archive: source, compression, dest: destDir } : { source, dest: p.to });
+      if (compression) {
+        plan.push({ archive: source, compression, dest: destDir });
+        continue;
+      }
+      const top = tops.has(p.from);
+      plan.push({
+        source,
+        dest: p.to,
+        // Files from a stage or an image keep their owners, as BuildKit has it; a directory
+        // given as the source is the destination, made anew.
+        ...(from && !(top && p.type === 'dir') ? { keepOwner: true } : {}),
+        // --chmod reaches the directories inside what is copied, not the destination itself.
+        ...(i.chmod !== undefined && p.type === 'dir' && !top ? { mode: i.chmod } : {}),
+        // `COPY a.txt /etc`: /etc is a directory in the image, so the file goes in it.
+        ...(top && !destIsDir && p.type !== 'dir' ? { orInto: path.posix.basename(p.from) } : {}),
+      });
     }
     if (archives.size > 0) inputs.push(`extract ${[...archives.keys()].join(' ')}`);
   }
@@ -138,15 +155,28 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
   };
 }
 
+/** The planned paths that are sources themselves, not inside a directory that is one. */
+function topLevel(planned: CopyPlanEntry[]): Set<string> {
+  const dirs = planned.filter((p) => p.type === 'dir').map((p) => (p.from === '.' ? '' : `${p.from}/`));
+  return new Set(
+    planned
+      .filter((p) => !dirs.some((d) => p.from !== '.' && (d === '' || p.from.startsWith(d))))
+      .map((p) => p.from),
+  );
+}
+
 /**
  * The sources ADD extracts: the files it was given (not the files inside a directory it was
  * given) that are tar archives.
  */
-async function extracted(planned: CopyPlanEntry[], base: string): Promise<Map<string, ArchiveCompression>> {
-  const dirs = planned.filter((p) => p.type === 'dir').map((p) => (p.from === '.' ? '' : `${p.from}/`));
+async function extracted(
+  planned: CopyPlanEntry[],
+  tops: Set<string>,
+  base: string,
+): Promise<Map<string, ArchiveCompression>> {
   const out = new Map<string, ArchiveCompression>();
   for (const p of planned) {
-    if (p.type !== 'file' || dirs.some((d) => d === '' || p.from.startsWith(d))) continue;
+    if (p.type !== 'file' || !tops.has(p.from)) continue;
     const compression = await tarArchive(path.join(base, p.from));
     if (compression !== undefined) out.set(p.from, compression);
   }

@@ -16,11 +16,8 @@ import { copyLayer, type CopyEntry, type CopyLayerOptions } from './copy-layer.j
 import { deriveImage } from './derive-image.js';
 import { runStep } from './run-step.js';
 import { FailedPrecondition } from '../util/errors.js';
-import fs from 'node:fs';
-import path from 'node:path';
 import { readImage, resolveImage } from '../image/image.js';
-import { mountRootfs, unmountRootfs } from '../runtime/rootfs.js';
-import { resolveUser } from '../runtime/user.js';
+import { ImageView } from './image-view.js';
 
 interface StepBase {
   /** The instruction after expansion, as history and the cache key read it. */
@@ -57,7 +54,12 @@ export type Step =
       /** each input's own digest, by path or URL, for `--explain-cache` */
       files?: Record<string, string>;
     })
-  | (StepBase & { kind: 'config'; apply: (config: ContainerConfig) => void });
+  | (StepBase & {
+      kind: 'config';
+      apply: (config: ContainerConfig) => void;
+      /** WORKDIR: the directory to make when the image lacks it, owned by `user` */
+      mkdir?: { path: string; user?: string };
+    });
 
 export type BuildEvent =
   | { type: 'step'; index: number; total: number; text: string }
@@ -96,7 +98,7 @@ export async function executeSteps(
       parent: current ?? 'scratch',
       instruction: step.text,
       args: step.args ?? {},
-      inputs: `${step.kind === 'config' ? '' : (step.inputs ?? '')}${step.dropOnBuild ? ' onbuild-ran' : ''}`,
+      inputs: `${step.kind === 'config' ? (step.mkdir ? 'mkdir' : '') : (step.inputs ?? '')}${step.dropOnBuild ? ' onbuild-ran' : ''}`,
       files: step.kind === 'copy' ? step.files : undefined,
     };
     const hit = options.noCache ? undefined : cache.lookup(key);
@@ -144,21 +146,26 @@ function runOne(
         return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config: dropped });
       })();
     case 'copy':
-      return (async () => {
-        const below = parent === undefined ? [] : parentLayers(store, parent);
-        const chown =
-          step.chown === undefined ? step.options.chown : ownerIn(store, parent, step.chown, step.where);
-        const layer = await copyLayer(store, step.plan, { ...step.options, chown, below });
+      return ImageView.with(store, parent, async (view) => {
+        const chown = step.chown === undefined ? step.options.chown : ownerIn(view, step.chown, step.where);
+        const layer = await copyLayer(store, step.plan, { ...step.options, chown, view });
         return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config: dropped });
-      })();
-    case 'config':
-      return deriveImage(store, parent, {
-        createdBy: step.text,
-        config: (c) => {
-          step.apply(c);
-          dropped?.(c);
-        },
       });
+    case 'config': {
+      const config = (c: ContainerConfig) => {
+        step.apply(c);
+        dropped?.(c);
+      };
+      const { mkdir } = step;
+      if (mkdir === undefined) return deriveImage(store, parent, { createdBy: step.text, config });
+      // WORKDIR makes its directory, owned by the stage's USER, when the image lacks it.
+      return ImageView.with(store, parent, async (view) => {
+        if (view.isDir(mkdir.path)) return deriveImage(store, parent, { createdBy: step.text, config });
+        const chown = mkdir.user ? ownerIn(view, mkdir.user, step.where, 'USER ') : undefined;
+        const layer = await copyLayer(store, [{ mkdir: true, dest: mkdir.path }], { chown, view });
+        return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config });
+      });
+    }
   }
 }
 
@@ -168,26 +175,16 @@ function parentLayers(store: Store, image: Digest): string[] {
   return diff_ids.map((d) => store.layers.diffDir(d)).reverse();
 }
 
-/** `--chown=name[:group]` as the image's own /etc/passwd and /etc/group say. */
+/** `--chown=name[:group]` (or USER) as the image's own /etc/passwd and /etc/group say. */
 function ownerIn(
-  store: Store,
-  image: Digest | undefined,
+  view: ImageView,
   spec: string,
   where: string,
+  what = '--chown=',
 ): { uid: number; gid: number } {
-  if (image === undefined)
-    throw new FailedPrecondition(`${where}: --chown=${spec}: scratch has no /etc/passwd; give numeric ids`);
-  const dir = fs.mkdtempSync(path.join(store.paths.tmp, 'chown-'));
   try {
-    const root = mountRootfs(store, dir, readImage(store, resolveImage(store, image)).config.rootfs.diff_ids);
-    try {
-      const { uid, gid } = resolveUser(root, spec);
-      return { uid, gid };
-    } catch (err) {
-      throw new FailedPrecondition(`${where}: --chown=${spec}: ${(err as Error).message}`, { cause: err });
-    }
-  } finally {
-    unmountRootfs(dir);
-    fs.rmSync(dir, { recursive: true, force: true });
+    return view.owner(spec);
+  } catch (err) {
+    throw new FailedPrecondition(`${where}: ${what}${spec}: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -85,9 +85,16 @@ export async function runStep(store: Store, runtime: Runtime, input: RunStepInpu
   }
 }
 
+/** RUN's mounts, and the files the runtime itself binds over the image's. */
 function mountTargets(input: RunStepInput): string[] {
   const targets = (input.volumes ?? []).map((v) => v.split(':')[1]!);
-  return [...targets, ...(input.tmpfs ?? []).map((t) => t.split(':')[0]!)];
+  return [
+    ...targets,
+    ...(input.tmpfs ?? []).map((t) => t.split(':')[0]!),
+    '/etc/hosts',
+    '/etc/resolv.conf',
+    '/etc/hostname',
+  ];
 }
 
 /**

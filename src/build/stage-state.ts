@@ -130,9 +130,11 @@ export class StageState {
       }
       case 'WORKDIR': {
         const dir = path.posix.resolve(this.config.WorkingDir || '/', i.value);
-        return this.configStep(where, `WORKDIR ${dir}`, (c) => {
+        const step = this.configStep(where, `WORKDIR ${dir}`, (c) => {
           c.WorkingDir = dir;
         });
+        // BuildKit makes the directory, as the current USER, even if nothing uses it.
+        return { ...step, mkdir: { path: dir, user: this.config.User || undefined } } as Step;
       }
       case 'STOPSIGNAL':
         return this.configStep(where, `STOPSIGNAL ${i.value}`, (c) => {

@@ -223,7 +223,9 @@ export function psCommand(engine: Engine, argv: string[], out: Output): number {
       rows.map((r) => [
         id(r.id),
         r.image,
-        JSON.stringify(r.command.slice(0, 20)),
+        JSON.stringify(
+          bool(p, 'no-trunc') || r.command.length <= 20 ? r.command : `${r.command.slice(0, 19)}…`,
+        ),
         timeAgo(r.created),
         status(r),
         ports(r),

@@ -358,7 +358,7 @@ export class Runtime {
       .all()
       .map((row) => this.refresh(row))
       .filter((row) => options.all || row.state === 'running')
-      .map((row) => summary(row));
+      .map((row) => summary(row, () => this.imageConfigOf(row)));
   }
 
   inspect(input: string): ContainerRow & { options: CreateOptions } {
@@ -590,14 +590,26 @@ function validate(o: CreateOptions): void {
   }
 }
 
-function summary(row: ContainerRow): ContainerSummary {
+/**
+ * What `ps` lists. The command is the one the container runs: its own entrypoint and command
+ * over the image's, as the spec has them (an entrypoint given resets the image's Cmd).
+ */
+function summary(row: ContainerRow, imageConfig: () => ContainerConfig): ContainerSummary {
   const o = JSON.parse(row.spec) as CreateOptions;
+  let image: ContainerConfig = {};
+  try {
+    if (o.entrypoint === undefined || !o.command?.length) image = imageConfig();
+  } catch {
+    // The image is gone (removed with -f): the container's own options are all there is.
+  }
+  const entrypoint = o.entrypoint ?? image.Entrypoint ?? [];
+  const command = o.command?.length ? o.command : o.entrypoint !== undefined ? [] : (image.Cmd ?? []);
   return {
     id: row.id,
     name: row.name,
     image: row.image_name,
     imageId: row.image_id,
-    command: [...(o.entrypoint ?? []), ...(o.command ?? [])].join(' '),
+    command: [...entrypoint, ...command].join(' '),
     created: row.created,
     state: row.state,
     exitCode: row.exit_code,

@@ -59,19 +59,14 @@ test('excluded directory is skipped whole; exceptions inside are still found', a
   ]);
 });
 
-test('Dockerfile and .dockerignore are sent even when excluded', async () => {
+test('Dockerfile and .dockerignore are left out when excluded: COPY never copies them', async () => {
   const root = makeContext({
-    '.dockerignore': '*\n',
+    '.dockerignore': 'Dockerfile\n.dockerignore\n',
     Dockerfile: '',
     'docker/app.Dockerfile': '',
     other: '',
   });
-  assert.deepEqual(await paths(root), ['.dockerignore', 'Dockerfile']);
-  assert.deepEqual(await paths(root, { dockerfile: 'docker/app.Dockerfile' }), [
-    '.dockerignore',
-    'docker/',
-    'docker/app.Dockerfile',
-  ]);
+  assert.deepEqual(await paths(root), ['docker/', 'docker/app.Dockerfile', 'other']);
 });
 
 test('ignore option replaces the file', async () => {
