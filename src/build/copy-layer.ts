@@ -18,6 +18,7 @@ import type { TarEntry } from '../archive/tar-header.js';
 import { writeTar, type WriteEntry } from '../archive/tar-writer.js';
 import type { Store } from '../store/store.js';
 import { InvalidArgument } from '../util/errors.js';
+import type { LayEntry } from '../archive/lay-entries.js';
 import { archiveEntries } from './add-source.js';
 import type { ImageView } from './image-view.js';
 
@@ -62,10 +63,13 @@ export async function copyLayer(
   options: CopyLayerOptions = {},
 ): Promise<{ diffId: Digest; size: number }> {
   const entries = tarEntries(plan, options);
+  // Archives may hold anything a tar can (devices, odd orders): those go through a real tar
+  // and the layer unpacker; plain copies are laid into place directly.
+  const direct = !plan.some((p) => 'archive' in p);
   return store.locked('shared', async () => {
-    const layer = await store.layers.unpack(writeTar(entries, { signal: options.signal }), {
-      signal: options.signal,
-    });
+    const layer = direct
+      ? await store.layers.create(entries, { signal: options.signal })
+      : await store.layers.unpack(writeTar(entries, { signal: options.signal }), { signal: options.signal });
     store.meta.addLayer(layer);
     return { diffId: layer.diffId, size: layer.size };
   });
@@ -75,7 +79,7 @@ export async function copyLayer(
  * The entries in tar order (each directory before what is in it), bodies read lazily; then
  * each archive's entries in the archive's own order.
  */
-async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerator<WriteEntry> {
+async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerator<LayEntry> {
   const byName = new Map<string, { entry: TarEntry; source?: string }>();
   const owner = o.chown ?? { uid: 0, gid: 0 };
   const view = o.view;
@@ -157,10 +161,7 @@ async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerat
   for (const name of [...byName.keys()].sort(byPath)) {
     const { entry, source } = byName.get(name)!;
     if (entry.type !== 'dir' && (winner.get(name) ?? 'plain') !== 'plain') continue;
-    yield {
-      entry,
-      body: source === undefined ? undefined : fs.createReadStream(source, { highWaterMark: 1 << 20 }),
-    };
+    yield source === undefined ? { entry } : { entry, body: readLazily(source), source };
   }
   const emitted = new Set(byName.keys());
   for (const [n, a] of archives.entries()) {
@@ -198,6 +199,11 @@ function existingDir(
     };
   }
   return { name: `${dir}/`, type: 'dir', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: 0, size: 0 };
+}
+
+/** The file's bytes, opened only when read (a big file may be copied by the kernel instead). */
+async function* readLazily(source: string): AsyncGenerator<Buffer> {
+  yield* fs.createReadStream(source, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
 }
 
 /** Path order with "/" before any other character, so a directory precedes its contents. */

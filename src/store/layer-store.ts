@@ -8,8 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { applyLayer } from '../archive/apply-layer.js';
+import { layEntries, type LayEntry } from '../archive/lay-entries.js';
 import { TarSplitWriter, reassembleTar } from '../archive/tar-split.js';
-import { createDigester, parseDigest, type Digest } from '../oci/digest.js';
+import { createDigester, parseDigest, type Digest, type Digester } from '../oci/digest.js';
 import { syncfs } from '../sys/syncfs.js';
 import { DataLoss, NotFound, SkiffError } from '../util/errors.js';
 import { fsyncDir, tempName } from '../util/atomic.js';
@@ -45,43 +46,72 @@ export class LayerStore {
    * Unpacks an uncompressed layer tar, hashing it as it passes to learn its diff ID.
    * With `expectDiffId`, a tar of another digest throws DataLoss and nothing is kept.
    */
-  async unpack(
+  unpack(
     source: AsyncIterable<Buffer>,
     options: { expectDiffId?: Digest; signal?: AbortSignal } = {},
   ): Promise<UnpackedLayer> {
-    const tmp = tempName(this.paths.tmp, 'layer-');
-    const root = path.join(tmp, 'diff');
-    fs.mkdirSync(root, { recursive: true, mode: 0o755 });
-    try {
-      const digester = createDigester('sha256');
+    return this.make(async (root, digester, split) => {
       const hashed = (async function* () {
         for await (const chunk of source) {
           digester.update(chunk);
           yield chunk;
         }
       })();
+      const stats = await applyLayer(hashed, root, { recorder: split, signal: options.signal });
+      // applyLayer stops at the end marker; whatever follows is part of the tar's bytes too.
+      for await (const _ of hashed) void _;
+      return stats.entries;
+    }, options.expectDiffId);
+  }
+
+  /**
+   * A layer from entries the project made itself (layEntries): written straight into place,
+   * with the diff ID of the tar `writeTar` would make of them.
+   */
+  create(
+    entries: Iterable<LayEntry> | AsyncIterable<LayEntry>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<UnpackedLayer> {
+    return this.make(async (root, digester, split) => {
+      const laid = await layEntries(entries, root, {
+        onBytes: (bytes) => digester.update(bytes),
+        recorder: split,
+        signal: options.signal,
+      });
+      return laid.entries;
+    });
+  }
+
+  /** Fills a new layer under tmp/, then publishes it under its diff ID (durably). */
+  private async make(
+    fill: (root: string, digester: Digester, split: TarSplitWriter) => Promise<number>,
+    expectDiffId?: Digest,
+  ): Promise<UnpackedLayer> {
+    const tmp = tempName(this.paths.tmp, 'layer-');
+    const root = path.join(tmp, 'diff');
+    fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+    try {
+      const digester = createDigester('sha256');
       const split = new TarSplitWriter(path.join(tmp, 'tar-split.gz'));
-      let stats;
+      let entries;
       try {
-        stats = await applyLayer(hashed, root, { recorder: split, signal: options.signal });
+        entries = await fill(root, digester, split);
       } finally {
         await split.close();
       }
-      // applyLayer stops at the end marker; whatever follows is part of the tar's bytes too.
-      for await (const _ of hashed) void _;
       const diffId = digester.digest();
-      if (options.expectDiffId !== undefined && diffId !== options.expectDiffId) {
-        throw new DataLoss(`unpack layer \`${options.expectDiffId}\`: content has diff ID ${diffId}`);
+      if (expectDiffId !== undefined && diffId !== expectDiffId) {
+        throw new DataLoss(`unpack layer \`${expectDiffId}\`: content has diff ID ${diffId}`);
       }
       const size = digester.bytes;
       const final = this.dir(diffId);
-      if (this.has(diffId)) return { diffId, size, entries: stats.entries, created: false };
+      if (this.has(diffId)) return { diffId, size, entries, created: false };
       fs.rmSync(final, { recursive: true, force: true });
       // One syncfs makes the whole tree durable before the rename publishes it.
       syncfs(tmp);
       fs.renameSync(tmp, final);
       fsyncDir(this.paths.layers);
-      return { diffId, size, entries: stats.entries, created: true };
+      return { diffId, size, entries, created: true };
     } finally {
       removeTree(tmp);
     }
