@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { ArchiveCompression } from '../archive/compression.js';
 import type { Digest } from '../oci/digest.js';
 import type { TarEntry } from '../archive/tar-header.js';
-import { writeTar, type WriteEntry } from '../archive/tar-writer.js';
+import { writeTar } from '../archive/tar-writer.js';
 import type { Store } from '../store/store.js';
 import { InvalidArgument } from '../util/errors.js';
 import type { LayEntry } from '../archive/lay-entries.js';
