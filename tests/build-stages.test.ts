@@ -212,6 +212,27 @@ describe(
       );
     });
 
+    it('--progress tty: a line per step with its time, CACHED from the cache, RUN output indented under it', async () => {
+      const dir = context('tty', 'FROM base:1\nRUN echo made by run\nENV A=1\n');
+      // What a terminal shows: colours dropped, each line as its last redraw (after its last \r).
+      const plain = (text: string) =>
+        text
+          // eslint-disable-next-line no-control-regex
+          .replace(/\x1b\[[0-9;]*[A-Za-z]/g, '')
+          .split('\n')
+          .map((line) => line.slice(line.lastIndexOf('\r') + 1))
+          .join('\n');
+      const first = plain((await s.ok(['build', '--progress', 'tty', dir])).stdout);
+      assert.match(first, /^=> \[1\/3\] FROM base:1$/m);
+      assert.match(first, /^ {4}made by run\n(.*\n)?=> \[2\/3\] RUN echo made by run {2}\d+\.\ds$/m);
+      const again = plain((await s.ok(['build', '--progress', 'tty', dir])).stdout);
+      assert.match(again, /^=> CACHED \[2\/3\] RUN echo made by run$/m);
+      assert.match(again, /^=> CACHED \[3\/3\] ENV A=1$/m);
+      assert.doesNotMatch(again, /made by run\n {4}made by run/);
+      const bad = await s.skiff(['build', '--progress', 'fancy', dir]);
+      assert.match(oneLineError(bad.stderr), /invalid --progress `fancy` \(auto, plain, tty or json\)/);
+    });
+
     async function inspectConfig(image: string): Promise<{ OnBuild?: string[] | null }> {
       const r = await s.ok(['inspect', image]);
       return (JSON.parse(r.stdout) as { Config: { OnBuild?: string[] | null } }[])[0]!.Config;

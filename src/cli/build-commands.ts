@@ -5,6 +5,7 @@ import type { Engine } from '../engine.js';
 import type { BuildEvent } from '../build/execute.js';
 import { InvalidArgument } from '../util/errors.js';
 import { bool, list, needArgs, parseArgs, str } from './args.js';
+import { TtyProgress } from './build-progress.js';
 import type { Output } from './output.js';
 
 export async function buildCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
@@ -43,35 +44,41 @@ export async function buildCommand(engine: Engine, argv: string[], out: Output):
   if (network !== undefined && !['bridge', 'default', 'none', 'host'].includes(network)) {
     throw new InvalidArgument(`build: invalid --network \`${network}\` (bridge, none or host)`);
   }
-  const progress = str(p, 'progress') ?? 'plain';
-  if (!['plain', 'tty', 'auto', 'json'].includes(progress)) {
-    throw new InvalidArgument(`build: invalid --progress \`${progress}\` (plain, tty or json)`);
+  const asked = str(p, 'progress') ?? 'auto';
+  if (!['plain', 'tty', 'auto', 'json'].includes(asked)) {
+    throw new InvalidArgument(`build: invalid --progress \`${asked}\` (auto, plain, tty or json)`);
   }
+  const progress = asked === 'auto' ? (process.stdout.isTTY ? 'tty' : 'plain') : asked;
   const quiet = bool(p, 'quiet');
   const explain = bool(p, 'explain-cache');
   const started = performance.now();
+  const tty = quiet || progress !== 'tty' ? undefined : new TtyProgress((t) => out.stdout(t), explain);
   const onEvent = quiet
     ? undefined
     : progress === 'json'
       ? (e: BuildEvent) => out.stdout(`${JSON.stringify(e)}\n`)
-      : (e: BuildEvent) => out.stdout(classicLine(e, explain));
-  const id = await engine.build({
-    context,
-    dockerfile,
-    dockerfileName: file === '-' ? 'Dockerfile' : path.basename(file),
-    tags: list(p, 'tag'),
-    buildArgs: buildArgs(list(p, 'build-arg')),
-    target: str(p, 'target'),
-    noCache: bool(p, 'no-cache'),
-    noCacheFilter: list(p, 'no-cache-filter').flatMap((v) => v.split(',')),
-    pull: bool(p, 'pull'),
-    secrets: secrets(list(p, 'secret')),
-    ssh: sshSockets(list(p, 'ssh')),
-    network:
-      network === 'none' || network === 'host' ? network : network === undefined ? undefined : 'bridge',
-    output: quiet || progress === 'json' ? undefined : process.stdout,
-    onEvent,
-  });
+      : tty
+        ? (e: BuildEvent) => tty.onEvent(e)
+        : (e: BuildEvent) => out.stdout(classicLine(e, explain));
+  const id = await engine
+    .build({
+      context,
+      dockerfile,
+      dockerfileName: file === '-' ? 'Dockerfile' : path.basename(file),
+      tags: list(p, 'tag'),
+      buildArgs: buildArgs(list(p, 'build-arg')),
+      target: str(p, 'target'),
+      noCache: bool(p, 'no-cache'),
+      noCacheFilter: list(p, 'no-cache-filter').flatMap((v) => v.split(',')),
+      pull: bool(p, 'pull'),
+      secrets: secrets(list(p, 'secret')),
+      ssh: sshSockets(list(p, 'ssh')),
+      network:
+        network === 'none' || network === 'host' ? network : network === undefined ? undefined : 'bridge',
+      output: quiet || progress === 'json' ? undefined : (tty?.output ?? process.stdout),
+      onEvent,
+    })
+    .finally(() => tty?.close());
   if (quiet) out.stdout(`${id}\n`);
   else if (progress !== 'json') {
     out.stdout(
