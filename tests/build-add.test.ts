@@ -270,6 +270,23 @@ EOF`,
       );
     });
 
+    it('a context file that cannot be copied (a fifo) is an error naming the Dockerfile line', async () => {
+      const dir = context('fifo', 'FROM base:1\nCOPY . /x\n');
+      sh('mkfifo pipe', dir);
+      const r = await s.skiff(['build', '-t', 'fifo:1', dir]);
+      assert.equal(r.code, 1);
+      assert.match(
+        oneLineError(r.stderr),
+        /^Error: Dockerfile:2: copy `pipe` to `\/x\/pipe`: not a file, directory or symlink$/,
+      );
+      assert.equal((await s.skiff(['inspect', 'fifo:1'])).code, 1, 'nothing tagged');
+      assert.deepEqual(
+        fs.readdirSync(path.join(s.root, 'tmp')).filter((n) => n.startsWith('layer-')),
+        [],
+        'no half layer',
+      );
+    });
+
     it('COPY into an existing directory keeps its mode and owner (/tmp stays 1777)', async () => {
       const dir = context(
         'parents',

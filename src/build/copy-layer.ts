@@ -138,7 +138,9 @@ async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerat
     } else if (st.isFile()) {
       byName.set(name, { entry: { ...base, type: 'file', mode, size: st.size }, source });
     } else {
-      throw new InvalidArgument(`copy \`${source}\`: not a file, directory or symlink`);
+      throw new InvalidArgument(
+        `copy \`${path.basename(source)}\` to \`/${name}\`: not a file, directory or symlink`,
+      );
     }
     parents(name);
   }

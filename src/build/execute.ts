@@ -15,7 +15,7 @@ import { BuildCache, type StepKey } from './cache.js';
 import { copyLayer, type CopyEntry, type CopyLayerOptions } from './copy-layer.js';
 import { deriveImage } from './derive-image.js';
 import { runStep } from './run-step.js';
-import { FailedPrecondition } from '../util/errors.js';
+import { FailedPrecondition, SkiffError } from '../util/errors.js';
 import { readImage, resolveImage } from '../image/image.js';
 import { ImageView } from './image-view.js';
 
@@ -109,7 +109,15 @@ export async function executeSteps(
     }
     emit({ type: 'miss', index, why: options.noCache ? '--no-cache' : cache.explainMiss(key) });
     const started = performance.now();
-    current = (await runOne(store, runtime, current, step, options)).id;
+    try {
+      current = (await runOne(store, runtime, current, step, options)).id;
+    } catch (err) {
+      // Every error of a step names its Dockerfile line.
+      if (err instanceof SkiffError && !err.message.startsWith(`${step.where}:`)) {
+        err.message = `${step.where}: ${err.message}`;
+      }
+      throw err;
+    }
     cache.record(key, current);
     emit({ type: 'done', index, imageId: current, ms: performance.now() - started });
   }
