@@ -5,8 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { PatternMatcher, cleanPath, parseDockerignore } from './dockerignore.js';
 import { InvalidArgument } from '../../util/errors.js';
+
+// A CommonJS package (its bundled types say `export default`, which NodeNext reads otherwise).
+const ignore = createRequire(import.meta.url)('@balena/dockerignore') as () => {
+  add(patterns: string[]): { ignores(path: string): boolean };
+};
 
 type Row = [patterns: string[], path: string, excluded: boolean];
 
@@ -139,6 +145,30 @@ for (const [group, rows] of [
     });
   }
 }
+
+/**
+ * Outside judge: `@balena/dockerignore` (a port of Docker's matcher to JavaScript) gives the
+ * same answer on every row, but three where moby/patternmatcher's own table says it is wrong:
+ * it does not escape regular-expression characters in a pattern, and reads a leading `**`
+ * glued to a name as a directory wildcard only.
+ */
+test('@balena/dockerignore agrees on every row but its three known slips', () => {
+  const slips = new Set(['a(b)c/def', 'a.|)$(}+{bc', '**foo']);
+  const disagree: string[] = [];
+  for (const [patterns, path] of [...DOCS, ...PATTERNMATCHER, ...EXCEPTIONS_AND_CLEANING]) {
+    const ours = new PatternMatcher(parseDockerignore(patterns.join('\n'))).matches(path);
+    let theirs: boolean | string;
+    try {
+      theirs = ignore().add(patterns).ignores(path);
+    } catch (err) {
+      theirs = `error: ${(err as Error).message}`;
+    }
+    if (ours !== theirs && !(patterns.length === 1 && slips.has(patterns[0]!))) {
+      disagree.push(`[${patterns.join(', ')}] ${path}: skiff ${ours}, balena ${String(theirs)}`);
+    }
+  }
+  assert.deepEqual(disagree, []);
+});
 
 test('parse: comments only in column 1, blank lines, BOM, CRLF, trimming', () => {
   const text = '\uFEFF# comment\r\n\r\n  *.log  \r\n #not-a-comment\n!  keep.log\n/abs/path/\n./a/../b\n';
