@@ -296,6 +296,31 @@ EOF`,
       assert.ok(r.stdout.includes('/tmp 1777 5:6\n/tmp/sub 755 0:0\n'), r.stdout);
     });
 
+    it('COPY --link: its layer is reused as it is when only the parent changed', async () => {
+      const dir = context('link', 'FROM base:1\nARG V=1\nRUN echo $V > /v\nCOPY --link tree /data/\n');
+      const layers = async (image: string) =>
+        (JSON.parse((await s.ok(['inspect', image])).stdout) as { RootFS: { Layers: string[] } }[])[0]!.RootFS
+          .Layers;
+      await s.ok(['build', '-t', 'link:1', dir]);
+      const r = await s.ok(['build', '--explain-cache', '--build-arg', 'V=2', '-t', 'link:2', dir]);
+      assert.match(
+        r.stdout,
+        /COPY --link tree \/data\/\n ---> Cache miss: the parent image \w+ is new; its --link layer is reused\n/,
+      );
+      const [one, two] = [await layers('link:1'), await layers('link:2')];
+      assert.notEqual(one.at(-2), two.at(-2), 'the RUN layers differ');
+      assert.equal(one.at(-1), two.at(-1), 'the COPY --link layer is the same');
+      const files = await s.ok([
+        'run',
+        '--rm',
+        'link:2',
+        'sh',
+        '-c',
+        'cat /v /data/top.txt /data/sub/deep.txt',
+      ]);
+      assert.equal(files.stdout, '2\ntop\ndeep\n');
+    });
+
     it('--explain-cache names the files that changed, were added or removed', async () => {
       const dir = context('explain', 'FROM base:1\nCOPY tree /tree\n');
       await s.ok(['build', dir]);

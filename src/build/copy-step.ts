@@ -140,6 +140,7 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
     i.parents ? '--parents' : '',
     i.from !== undefined ? `--from=${i.from}` : '',
     i.checksum !== undefined ? `--checksum=${i.checksum}` : '',
+    i.link ? '--link' : '',
     ...i.exclude.map((e) => `--exclude=${e}`),
   ].filter(Boolean);
   const heredocs = i.heredocs.map((h) => `<<${h.name}`);
@@ -152,6 +153,7 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
     chown: owner === undefined ? i.chown : undefined,
     inputs: inputs.join(' '),
     files: Object.fromEntries(files),
+    link: i.link,
   };
 }
 

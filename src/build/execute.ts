@@ -53,6 +53,8 @@ export type Step =
       inputs: string;
       /** each input's own digest, by path or URL, for `--explain-cache` */
       files?: Record<string, string>;
+      /** `--link`: the layer is made without looking at the parent, and reused over any parent */
+      link?: boolean;
     })
   | (StepBase & {
       kind: 'config';
@@ -107,10 +109,25 @@ export async function executeSteps(
       current = hit;
       continue;
     }
-    emit({ type: 'miss', index, why: options.noCache ? '--no-cache' : cache.explainMiss(key) });
+    // `COPY --link`: its layer does not depend on the parent, so one made over another parent
+    // is taken as it is and put on this one (BuildKit's rebase).
+    // (Not with an owner by name: that depends on the parent's /etc/passwd.)
+    const linkKey =
+      step.kind === 'copy' && step.link && step.chown === undefined ? { ...key, parent: 'link' } : undefined;
+    const linked = linkKey && !options.noCache ? cache.lookup(linkKey) : undefined;
+    const why = options.noCache ? '--no-cache' : cache.explainMiss(key);
+    emit({ type: 'miss', index, why: linked ? `${why}; its --link layer is reused` : why });
     const started = performance.now();
     try {
-      current = (await runOne(store, runtime, current, step, options)).id;
+      current = linked
+        ? (
+            await deriveImage(store, current, {
+              createdBy: step.text,
+              layer: topLayer(store, linked),
+              config: step.dropOnBuild ? (c) => delete c.OnBuild : undefined,
+            })
+          ).id
+        : (await runOne(store, runtime, current, step, options)).id;
     } catch (err) {
       // Every error of a step names its Dockerfile line.
       if (err instanceof SkiffError && !err.message.startsWith(`${step.where}:`)) {
@@ -119,6 +136,7 @@ export async function executeSteps(
       throw err;
     }
     cache.record(key, current);
+    if (linkKey && !linked) cache.record(linkKey, current);
     emit({ type: 'done', index, imageId: current, ms: performance.now() - started });
   }
   return current;
@@ -156,7 +174,12 @@ function runOne(
     case 'copy':
       return ImageView.with(store, parent, async (view) => {
         const chown = step.chown === undefined ? step.options.chown : ownerIn(view, step.chown, step.where);
-        const layer = await copyLayer(store, step.plan, { ...step.options, chown, view });
+        // --link: made as over an empty image, so that it fits on any parent.
+        const layer = await copyLayer(store, step.plan, {
+          ...step.options,
+          chown,
+          view: step.link ? undefined : view,
+        });
         return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config: dropped });
       });
     case 'config': {
@@ -175,6 +198,11 @@ function runOne(
       });
     }
   }
+}
+
+/** The last layer of an image: the one its last step made. */
+function topLayer(store: Store, image: Digest): Digest {
+  return readImage(store, resolveImage(store, image)).config.rootfs.diff_ids.at(-1)!;
 }
 
 /** The image's layer directories, topmost first. */
