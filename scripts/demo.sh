@@ -60,18 +60,27 @@ step push demo/base:1 127.0.0.1:$port/demo/base:1
 step --root "$work/pulled" pull 127.0.0.1:$port/demo/base:1
 step --root "$work/pulled" images
 
-# Build: two versions of a small web app from one Dockerfile; the second build reuses every
-# step its build arg does not reach.
+# Build: two versions of a small web app from one Dockerfile of two stages (the page is made
+# in a stage FROM the registry's copy of the base, by a heredoc script); the second build
+# reuses every step its build arg does not reach, and a third says which file it saw change.
 mkdir -p "$work/app/www"
 echo ok >"$work/app/www/up"
-cat >"$work/app/Dockerfile" <<'DOCKERFILE'
-FROM demo/base:1
-COPY www/ /www/
+cat >"$work/app/Dockerfile" <<DOCKERFILE
+FROM 127.0.0.1:$port/demo/base:1 AS page
 ARG VERSION=1
-RUN echo "hello from app v$VERSION" > /www/index.html
+RUN <<EOF
+mkdir -p /out
+echo "hello from app v\$VERSION" > /out/index.html
+EOF
+
+FROM demo/base:1
+COPY --link www/ /www/
+COPY --from=page /out/ /www/
 CMD ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]
 DOCKERFILE
 step build -t demo/app:v1 "$work/app"
+step build -t demo/app:v2 --build-arg VERSION=2 --explain-cache "$work/app"
+echo "ok, still" >"$work/app/www/up"
 step build -t demo/app:v2 --build-arg VERSION=2 --explain-cache "$work/app"
 step history demo/app:v2
 

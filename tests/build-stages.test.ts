@@ -111,6 +111,10 @@ describe(
       const r = await s.ok(['build', '--explain-cache', '--no-cache-filter', 'build', dir]);
       assert.match(r.stdout, /RUN echo deps > \/deps\n ---> Using cache/);
       assert.match(r.stdout, /RUN date \+%s%N > \/stamp\n ---> Cache miss: --no-cache/);
+      assert.match(
+        r.stdout,
+        /COPY --from=build \/stamp \/stamp\n ---> Cache miss: the image of --from=build changed\n/,
+      );
     });
 
     it('FROM an image named by its registry is pulled when missing; --pull fetches a newer one', async (t) => {

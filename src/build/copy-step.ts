@@ -65,6 +65,8 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
       exclude: i.exclude,
     });
     const base = from ? from.root : context.root;
+    // What a --from copy reads is fixed by the image: a new one is what `--explain-cache` names.
+    if (from) files.set(`the image of --from=${i.from}`, from.imageId.slice(7, 23));
     // An image's files are fixed by its ID: no need to read them for the key.
     const byPath = new Map(entries.map((e) => [e.path, e]));
     inputs.push(
