@@ -296,6 +296,55 @@ EOF`,
       assert.ok(r.stdout.includes('/tmp 1777 5:6\n/tmp/sub 755 0:0\n'), r.stdout);
     });
 
+    it('COPY --parents keeps source paths (after a /./ pivot), --exclude drops matches', async () => {
+      const dir = context(
+        'parents',
+        [
+          'FROM base:1',
+          'COPY x/a.txt y/a.txt /no-parents/',
+          'COPY --parents x/a.txt y/a.txt /parents/',
+          'COPY --parents ./x/./deep/*.txt /pivot/',
+          'COPY --exclude=*.log --exclude=y tree x /excluded/',
+          'RUN cd / && find /no-parents /parents /pivot /excluded | sort && cat /no-parents/a.txt',
+          '',
+        ].join('\n'),
+      );
+      for (const [file, text] of Object.entries({
+        'x/a.txt': 'x\n',
+        'y/a.txt': 'y\n',
+        'x/deep/b.txt': 'b\n',
+        'x/deep/c.log': 'c\n',
+        'x/y/z.txt': 'z\n',
+        'tree/debug.log': 'd\n',
+      })) {
+        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        fs.writeFileSync(path.join(dir, file), text);
+      }
+      const r = await s.ok(['build', dir]);
+      const expected = [
+        '/excluded',
+        '/excluded/a.txt',
+        '/excluded/deep',
+        '/excluded/deep/b.txt',
+        '/excluded/link',
+        '/excluded/sub',
+        '/excluded/sub/deep.txt',
+        '/excluded/top.txt',
+        '/no-parents',
+        '/no-parents/a.txt',
+        '/parents',
+        '/parents/x',
+        '/parents/x/a.txt',
+        '/parents/y',
+        '/parents/y/a.txt',
+        '/pivot',
+        '/pivot/deep',
+        '/pivot/deep/b.txt',
+        'y',
+      ];
+      assert.ok(r.stdout.includes(`${expected.join('\n')}\n`), r.stdout);
+    });
+
     it('COPY --link: its layer is reused as it is when only the parent changed', async () => {
       const dir = context('link', 'FROM base:1\nARG V=1\nRUN echo $V > /v\nCOPY --link tree /data/\n');
       const layers = async (image: string) =>
