@@ -326,6 +326,8 @@ EOF`,
         '/excluded/a.txt',
         '/excluded/deep',
         '/excluded/deep/b.txt',
+        // Patterns match as in .dockerignore, from the copied directory: *.log is its top only.
+        '/excluded/deep/c.log',
         '/excluded/link',
         '/excluded/sub',
         '/excluded/sub/deep.txt',
