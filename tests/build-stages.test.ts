@@ -12,15 +12,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { discardRoot } from './container-testing.js';
 import {
-  SKIFF_BIN,
   busyboxTar,
-  freePort,
   makeSandbox,
   oneLineError,
   rootOnly,
-  start,
+  serveRegistry,
   tool,
-  waitFor,
   type Sandbox,
 } from './helpers.js';
 
@@ -118,25 +115,8 @@ describe(
     });
 
     it('FROM an image named by its registry is pulled when missing; --pull fetches a newer one', async (t) => {
-      const regPort = await freePort();
-      const registry = start(process.execPath, [
-        '--',
-        SKIFF_BIN,
-        'registry',
-        'serve',
-        '--addr',
-        `127.0.0.1:${regPort}`,
-        '--root',
-        path.join(s.dir, 'registry'),
-      ]);
-      t.after(() => registry.child.kill());
-      await waitFor('the registry to answer', () =>
-        fetch(`http://127.0.0.1:${regPort}/v2/`).then(
-          () => true,
-          () => undefined,
-        ),
-      );
-      const ref = `127.0.0.1:${regPort}/lib/base:1`;
+      const host = await serveRegistry(t, path.join(s.dir, 'registry'));
+      const ref = `${host}/lib/base:1`;
       await s.ok(['build', '-t', 'flavour:a', context('flavour-a', 'FROM base:1\nRUN echo a > /flavour\n')]);
       await s.ok(['push', '-q', 'flavour:a', ref]);
       const other = makeSandbox('skiff-build-pull-');

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { HealthConfig } from '../src/oci/config.js';
 import { discardRoot } from './container-testing.js';
 import {
   busyboxTar,
@@ -486,15 +487,6 @@ async function ok(cmd: string, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-interface Healthcheck {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
-}
-
 interface ImageConfig {
   Env?: string[] | null;
   Cmd?: string[] | null;
@@ -505,7 +497,7 @@ interface ImageConfig {
   Labels?: Record<string, string> | null;
   Volumes?: Record<string, object> | null;
   StopSignal?: string;
-  Healthcheck?: Healthcheck | null;
+  Healthcheck?: HealthConfig | null;
   OnBuild?: string[] | null;
   Shell?: string[] | null;
 }

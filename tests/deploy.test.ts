@@ -16,8 +16,7 @@ import {
   makeSandbox,
   oneLineError,
   rootOnly,
-  SKIFF_BIN,
-  start,
+  serveRegistry,
   tool,
   waitFor,
   type Sandbox,
@@ -293,25 +292,8 @@ describe(
     });
 
     it('deploys an image it lacks from the registry its name gives', async (t) => {
-      const regPort = await freePort();
-      const registry = start(process.execPath, [
-        '--',
-        SKIFF_BIN,
-        'registry',
-        'serve',
-        '--addr',
-        `127.0.0.1:${regPort}`,
-        '--root',
-        path.join(s.dir, 'registry'),
-      ]);
-      t.after(() => registry.child.kill());
-      await waitFor('the registry to answer', () =>
-        get(`http://127.0.0.1:${regPort}/v2/`).then(
-          () => true,
-          () => undefined,
-        ),
-      );
-      const ref = `127.0.0.1:${regPort}/team/app:v1`;
+      const host = await serveRegistry(t, path.join(s.dir, 'registry'));
+      const ref = `${host}/team/app:v1`;
       await s.ok(['push', 'app:v1', ref]);
       const other = makeSandbox('skiff-deploy-pull-');
       t.after(() => discardRoot(other));

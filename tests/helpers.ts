@@ -420,3 +420,29 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/**
+ * `skiff registry serve` on a free loopback port, storing under `root`, answering before this
+ * returns; it is stopped when test `t` ends. Returns its `127.0.0.1:PORT`.
+ */
+export async function serveRegistry(t: { after(fn: () => void): void }, root: string): Promise<string> {
+  const host = `127.0.0.1:${await freePort()}`;
+  const server = start(process.execPath, [
+    '--',
+    SKIFF_BIN,
+    'registry',
+    'serve',
+    '--addr',
+    host,
+    '--root',
+    root,
+  ]);
+  t.after(() => server.child.kill());
+  await waitFor('the registry to answer', () =>
+    fetch(`http://${host}/v2/`).then(
+      () => true,
+      () => undefined,
+    ),
+  );
+  return host;
+}
