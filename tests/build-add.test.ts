@@ -347,6 +347,24 @@ EOF`,
       assert.ok(r.stdout.includes(`${expected.join('\n')}\n`), r.stdout);
     });
 
+    it('build -: a Dockerfile on stdin with an empty context, or a tar context (-f inside it)', async () => {
+      const alone = await s.ok(['build', '-t', 'stdin:1', '-'], {
+        input: 'FROM base:1\nRUN echo from stdin > /s\n',
+      });
+      assert.match(alone.stdout, /Successfully tagged stdin:1/);
+      assert.equal((await s.ok(['run', '--rm', 'stdin:1', 'cat', '/s'])).stdout, 'from stdin\n');
+      const dir = context('stdin-tar', 'FROM base:1\nCOPY tree/top.txt /top\n');
+      fs.writeFileSync(path.join(dir, 'other.Dockerfile'), 'FROM base:1\nCOPY tree/sub/ /sub/\n');
+      sh('tar -czf ../stdin-context.tgz .', dir);
+      const archive = { file: path.join(s.dir, 'stdin-context.tgz') };
+      await s.ok(['build', '-t', 'stdin:2', '-'], { input: archive });
+      assert.equal((await s.ok(['run', '--rm', 'stdin:2', 'cat', '/top'])).stdout, 'top\n');
+      await s.ok(['build', '-t', 'stdin:3', '-f', 'other.Dockerfile', '-'], { input: archive });
+      assert.equal((await s.ok(['run', '--rm', 'stdin:3', 'cat', '/sub/deep.txt'])).stdout, 'deep\n');
+      const both = await s.skiff(['build', '-f', '-', '-'], { input: '' });
+      assert.match(oneLineError(both.stderr), /stdin cannot be both the context and the Dockerfile/);
+    });
+
     it('COPY --link: its layer is reused as it is when only the parent changed', async () => {
       const dir = context('link', 'FROM base:1\nARG V=1\nRUN echo $V > /v\nCOPY --link tree /data/\n');
       const layers = async (image: string) =>

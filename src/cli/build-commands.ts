@@ -1,6 +1,9 @@
 /** `skiff build`: a Dockerfile and its context become an image; output like `docker build`'s. */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { tarArchive } from '../build/add-source.js';
 import type { Engine } from '../engine.js';
 import type { BuildEvent } from '../build/execute.js';
 import { InvalidArgument } from '../util/errors.js';
@@ -35,11 +38,73 @@ export async function buildCommand(engine: Engine, argv: string[], out: Output):
     1,
     '[-t NAME[:TAG]] [-f Dockerfile|-] [--build-arg K=V] [--target STAGE] [--no-cache] [--no-cache-filter STAGE] [--pull] CONTEXT',
   );
-  const context = p.positionals[0]!;
-  if (context === '-')
-    throw new InvalidArgument('build: a context from stdin is not supported yet; give a directory');
-  const file = str(p, 'file') ?? path.join(context, 'Dockerfile');
-  const dockerfile = file === '-' ? fs.readFileSync(0, 'utf8') : readDockerfile(file);
+  if (p.positionals[0] === '-' && str(p, 'file') === '-') {
+    throw new InvalidArgument('build: stdin cannot be both the context and the Dockerfile (-f -)');
+  }
+  const stdin = p.positionals[0] === '-' ? await contextFromStdin() : undefined;
+  try {
+    return await build(engine, p, out, stdin);
+  } finally {
+    if (stdin) fs.rmSync(stdin.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `skiff build - < x`, as `docker build -` reads it: a tar archive (plain or compressed) is
+ * the context, anything else is the Dockerfile, with an empty context.
+ */
+async function contextFromStdin(): Promise<{ dir: string; context: string; dockerfile?: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-context-'));
+  try {
+    const input = path.join(dir, 'stdin');
+    fs.writeFileSync(input, fs.readFileSync(0));
+    const context = path.join(dir, 'context');
+    fs.mkdirSync(context);
+    if ((await tarArchive(input)) === undefined) {
+      return { dir, context, dockerfile: fs.readFileSync(input, 'utf8') };
+    }
+    // GNU tar skips members whose names climb out with `..` and strips leading slashes.
+    const r = spawnSync('tar', ['-x', '-f', input, '-C', context, '--no-same-owner'], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new InvalidArgument(
+        `build: the context on stdin: ${r.stderr.trim().split('\n').pop() ?? `tar exited ${r.status}`}`,
+      );
+    }
+    return { dir, context };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function build(
+  engine: Engine,
+  p: ReturnType<typeof parseArgs>,
+  out: Output,
+  stdin: { context: string; dockerfile?: string } | undefined,
+): Promise<number> {
+  const context = stdin?.context ?? p.positionals[0]!;
+  const fileFlag = str(p, 'file');
+  // The Dockerfile: what stdin gave, or -f (`-`: stdin; inside a context from stdin, a path
+  // in it), or the context's own.
+  const dockerfilePath =
+    stdin?.dockerfile !== undefined
+      ? undefined
+      : stdin !== undefined
+        ? path.join(context, fileFlag ?? 'Dockerfile')
+        : (fileFlag ?? path.join(context, 'Dockerfile'));
+  if (
+    stdin !== undefined &&
+    dockerfilePath !== undefined &&
+    fs.lstatSync(dockerfilePath, { throwIfNoEntry: false })?.isSymbolicLink()
+  ) {
+    throw new InvalidArgument(
+      `build: the context on stdin: its Dockerfile \`${fileFlag ?? 'Dockerfile'}\` is a symlink`,
+    );
+  }
+  const dockerfile =
+    stdin?.dockerfile ??
+    (dockerfilePath === '-' ? fs.readFileSync(0, 'utf8') : readDockerfile(dockerfilePath!));
   const network = str(p, 'network');
   if (network !== undefined && !['bridge', 'default', 'none', 'host'].includes(network)) {
     throw new InvalidArgument(`build: invalid --network \`${network}\` (bridge, none or host)`);
@@ -64,7 +129,8 @@ export async function buildCommand(engine: Engine, argv: string[], out: Output):
     .build({
       context,
       dockerfile,
-      dockerfileName: file === '-' ? 'Dockerfile' : path.basename(file),
+      dockerfileName:
+        dockerfilePath === undefined || dockerfilePath === '-' ? 'Dockerfile' : path.basename(dockerfilePath),
       tags: list(p, 'tag'),
       buildArgs: buildArgs(list(p, 'build-arg')),
       target: str(p, 'target'),
