@@ -298,7 +298,7 @@ EOF`,
 
     it('COPY --parents keeps source paths (after a /./ pivot), --exclude drops matches', async () => {
       const dir = context(
-        'parents',
+        'copy-parents',
         [
           'FROM base:1',
           'COPY x/a.txt y/a.txt /no-parents/',
