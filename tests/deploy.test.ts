@@ -362,11 +362,27 @@ describe(
       );
       await s.ok(['exec', 'shopdb-1-1', 'sh', '-c', 'echo kept > /data/marker']);
       // The database has no port for skiff to check: the app asks until it answers.
-      const fromApp = () =>
-        waitFor('shopdb to answer', async () => {
-          const r = await s.skiff(['exec', 'shop-1-1', 'wget', '-q', '-O-', 'http://shopdb/']);
-          return r.code === 0 ? r.stdout : undefined;
-        });
+      // On a loaded machine the replaced database can take a while to answer at its new
+      // address; if it never does, the failure shows what the app's /etc/hosts says.
+      const fromApp = async () => {
+        let last = '';
+        try {
+          return await waitFor(
+            'shopdb to answer',
+            async () => {
+              const r = await s.skiff(['exec', 'shop-1-1', 'wget', '-q', '-O-', 'http://shopdb/']);
+              last = r.stderr.trim();
+              return r.code === 0 ? r.stdout : undefined;
+            },
+            { timeout: 30_000 },
+          );
+        } catch (err) {
+          const hosts = (await s.skiff(['exec', 'shop-1-1', 'cat', '/etc/hosts'])).stdout;
+          throw new Error(`${(err as Error).message}; wget: ${last}; the app's /etc/hosts:\n${hosts}`, {
+            cause: err,
+          });
+        }
+      };
       assert.equal(await fromApp(), 'db one\n');
 
       write('db:v2');
