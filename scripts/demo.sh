@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # skiff's main job at this stage: a busybox image imported, named, listed, saved, removed,
 # loaded back; containers run from it; pushed to a registry on loopback and pulled into a
-# second store; an app built from a Dockerfile (twice, the second from the cache), deployed
-# behind HAProxy, released again and rolled back. Installs what is missing first.
+# second store; an app built from a two-stage Dockerfile (FROM the registry's copy of the base;
+# rebuilt from the cache, then again with a file changed), deployed behind HAProxy, released
+# again and rolled back. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
