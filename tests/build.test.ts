@@ -204,6 +204,10 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
         error: /`\.\.\/outside`: source is outside the build context/,
       },
       {
+        dockerfile: 'FROM base:1\nRUN --security=insecure true\n',
+        error: /^Error: Dockerfile:2: RUN --security=insecure is not supported/,
+      },
+      {
         dockerfile: 'FROM base:1\nRUN echo before; exit 3\n',
         error: /^Error: Dockerfile:2: `\/bin\/sh -c echo before; exit 3` exited with status 3/,
       },
@@ -217,7 +221,7 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
       assert.match(oneLineError(r.stderr), c.error);
       assert.equal((await s.skiff(['inspect', `bad:${n}`])).code, 1, 'nothing tagged');
     }
-    const failing = await s.skiff(['build', path.join(s.dir, 'bad-5')]);
+    const failing = await s.skiff(['build', path.join(s.dir, 'bad-6')]);
     assert.match(failing.stdout, /before\n/, "the failing RUN's output is shown");
     assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
     assert.deepEqual((await s.check()).problems, []);

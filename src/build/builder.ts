@@ -277,6 +277,12 @@ async function toStep(i: Instruction, state: StageState, context: Context): Prom
       state.declareArgs(i.args);
       return undefined;
     case 'RUN': {
+      if (i.security === 'insecure') {
+        throw state.error(
+          i.line,
+          'RUN --security=insecure is not supported: skiff runs no privileged build step',
+        );
+      }
       const { argv: command, script } = state.runCommand(i);
       const mounts = await runMounts(i, context, state);
       if (script) {
