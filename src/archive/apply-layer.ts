@@ -52,6 +52,31 @@ const OVERLAY_XATTRS = 'trusted.overlay.';
 const CREATE_FILE =
   fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
+/**
+ * Creates the regular file `abs` (never through a symlink, never over anything), writes
+ * `chunks` into it, then gives it the entry's owner, mode, what `more` sets (xattrs) and mtime.
+ */
+export async function writeEntryFile(
+  abs: string,
+  entry: TarEntry,
+  chunks: AsyncIterable<Buffer> | Iterable<Buffer>,
+  more?: () => void,
+): Promise<void> {
+  const fd = fs.openSync(abs, CREATE_FILE, 0o600);
+  try {
+    for await (const chunk of chunks) {
+      for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
+    }
+    // chown clears setuid/setgid, so the mode comes after it.
+    fs.fchownSync(fd, entry.uid, entry.gid);
+    fs.fchmodSync(fd, entry.mode);
+    more?.();
+    fs.futimesSync(fd, entry.mtime, entry.mtime);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A name the layer cannot hold; `outside` when it would leave the root. */
 class BadPath extends Error {
   constructor(
@@ -199,21 +224,9 @@ class Extraction {
     abs: string,
     body: AsyncIterable<Buffer>,
   ): Promise<void> {
-    const fd = fs.openSync(abs, CREATE_FILE, 0o600);
-    try {
-      this.created.set(rel, 'file');
-      this.recorder?.file(rel, entry.size);
-      for await (const chunk of body) {
-        for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
-      }
-      // chown clears setuid/setgid, so the mode comes after it.
-      fs.fchownSync(fd, entry.uid, entry.gid);
-      fs.fchmodSync(fd, entry.mode);
-      this.setXattrs(abs, entry, 'file');
-      fs.futimesSync(fd, entry.mtime, entry.mtime);
-    } finally {
-      fs.closeSync(fd);
-    }
+    this.created.set(rel, 'file');
+    this.recorder?.file(rel, entry.size);
+    await writeEntryFile(abs, entry, body, () => this.setXattrs(abs, entry, 'file'));
     this.files++;
   }
 

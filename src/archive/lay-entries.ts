@@ -10,12 +10,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataLoss, InvalidArgument } from '../util/errors.js';
-import type { LayerRecorder } from './apply-layer.js';
+import { writeEntryFile, type LayerRecorder } from './apply-layer.js';
 import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from './tar-header.js';
 import type { WriteEntry } from './tar-writer.js';
-
-const CREATE_FILE =
-  fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 /** Files from this size on are copied by the kernel (copy_file_range) while being hashed. */
 const KERNEL_COPY = 1 << 20;
@@ -89,15 +86,15 @@ export async function layEntries(
   return { entries: count };
 }
 
-async function writeFile(
+/** A file from its body, which must give exactly the entry's size (a source that changed gives another). */
+function writeFile(
   abs: string,
   entry: TarEntry,
   body: WriteEntry['body'],
   onBytes: (bytes: Buffer) => void,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const fd = fs.openSync(abs, CREATE_FILE, 0o600);
-  try {
+  async function* checked(): AsyncGenerator<Buffer> {
     let written = 0;
     if (body !== undefined) {
       for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
@@ -105,7 +102,7 @@ async function writeFile(
         written += chunk.length;
         if (written > entry.size) break;
         onBytes(chunk);
-        for (let done = 0; done < chunk.length; ) done += fs.writeSync(fd, chunk, done);
+        yield chunk;
       }
     }
     if (written !== entry.size) {
@@ -114,13 +111,8 @@ async function writeFile(
         `lay entries: \`${entry.name}\`: the source gave ${cause} bytes (it changed while read)`,
       );
     }
-    // chown clears setuid/setgid, so the mode comes after it.
-    fs.fchownSync(fd, entry.uid, entry.gid);
-    fs.fchmodSync(fd, entry.mode);
-    fs.futimesSync(fd, entry.mtime, entry.mtime);
-  } finally {
-    fs.closeSync(fd);
   }
+  return writeEntryFile(abs, entry, checked());
 }
 
 /**

@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
-import { readImage, resolveImage } from '../image/image.js';
-import { mountRootfs, unmountRootfs } from '../runtime/rootfs.js';
+import { resolveImage } from '../image/image.js';
 import { createHash } from 'node:crypto';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
@@ -27,9 +26,11 @@ import { planStages, stagesForTarget, type Stage } from './dockerfile/stages.js'
 import { executeSteps, type BuildEvent, type Step } from './execute.js';
 import { parentConfig } from './derive-image.js';
 import { tagName } from '../image/image.js';
+import { namesRegistry } from '../oci/reference.js';
 import { commitImage } from '../image/commit.js';
 import { StageState } from './stage-state.js';
 import { copyStep, type CopyContext } from './copy-step.js';
+import { ImageView } from './image-view.js';
 
 export interface BuildOptions {
   /** The context directory. */
@@ -120,11 +121,10 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
         }),
       );
     }
-    // Wait for every stage, so nothing runs while mounts are released; report the first error.
-    const settled = await Promise.allSettled(running.values());
+    // Wait for every stage, so nothing runs while mounts are released; the first error (each
+    // failed stage aborted `failed` with its own) is the build's.
+    await Promise.allSettled(running.values());
     if (failed.signal.aborted) throw failed.signal.reason;
-    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (rejected) throw rejected.reason;
     context.checksums.save();
     let final = results.get(stages.at(-1)!.index);
     if (final === undefined) {
@@ -254,12 +254,6 @@ class ImageSource {
   }
 }
 
-/** `host.tld/…`, `host:5000/…`, `localhost/…`: a name that says which registry holds it. */
-function namesRegistry(name: string): boolean {
-  const first = name.split('/')[0]!;
-  return name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-}
-
 interface Context extends CopyContext {
   /** Where `RUN --mount=type=cache` directories live. */
   cacheRoot: string;
@@ -325,7 +319,7 @@ async function toStep(i: Instruction, state: StageState, context: Context): Prom
 class FromSources {
   private readonly mounted = new Map<
     string,
-    { root: string; imageId: Digest; entries: ContextEntry[]; dir: string }
+    { root: string; imageId: Digest; entries: ContextEntry[]; view: ImageView }
   >();
 
   constructor(
@@ -340,20 +334,17 @@ class FromSources {
     const imageId = await this.imageOf(name, line);
     const known = this.mounted.get(imageId);
     if (known) return known;
-    const dir = fs.mkdtempSync(path.join(this.store.paths.tmp, 'copy-from-'));
-    const diffIds = readImage(this.store, resolveImage(this.store, imageId)).config.rootfs.diff_ids;
-    const root = mountRootfs(this.store, dir, diffIds);
-    const entries = await walkContext(root, { ignore: [] });
-    const source = { root, imageId, entries, dir };
+    const view = ImageView.open(this.store, imageId, 'copy-from-');
+    const root = view.root!;
+    const source = { root, imageId, entries: await walkContext(root, { ignore: [] }), view };
     this.mounted.set(imageId, source);
     return source;
   }
 
   release(): void {
-    for (const { dir } of this.mounted.values()) {
+    for (const { view } of this.mounted.values()) {
       try {
-        unmountRootfs(dir);
-        fs.rmSync(dir, { recursive: true, force: true });
+        view.close();
       } catch {
         // A busy mount is left for `system prune` (tmp/); the build's result does not depend on it.
       }

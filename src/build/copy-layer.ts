@@ -125,7 +125,8 @@ async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerat
       dest = path.posix.join(view.resolve(dest), item.orInto);
     const name = dest.slice(1);
     if (name === '') continue; // the root itself has no entry
-    // --chmod sets the copied files' mode; directories keep theirs (as buildah does).
+    // --chmod sets the copied files' mode; a directory keeps its own unless the plan gives one
+    // (copy-step gives the directories inside a copied tree the --chmod mode).
     const mode = item.mode ?? (o.chmod !== undefined && !st.isDirectory() ? o.chmod : st.mode & 0o7777);
     const mtime = item.mtime ?? Math.floor(st.mtimeMs / 1000);
     const who = item.keepOwner && o.chown === undefined ? { uid: st.uid, gid: st.gid } : owner;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ArchiveCompression } from '../archive/compression.js';
 import type { Digest } from '../oci/digest.js';
-import { planCopy, type CopyPlanEntry } from './context/copy-plan.js';
+import { destIsDirectory, notADirectory, planCopy, type CopyPlanEntry } from './context/copy-plan.js';
 import type { ChecksumCache } from './context/checksum-cache.js';
 import type { ContextEntry } from './context/walk.js';
 import { expandHeredoc } from './dockerfile/expand.js';
@@ -38,16 +38,12 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
   const where = `${state.file}:${i.line}`;
   const workdir = state.config.WorkingDir || '/';
   const destDir = path.posix.resolve(workdir, i.dest);
-  const destIsDir = i.dest.endsWith('/') || /(^|\/)\.{0,2}$/.test(i.dest);
+  const destIsDir = destIsDirectory(i.dest);
   const owner = state.owner(i.chown, i.line);
   const urls = i.kind === 'ADD' ? i.sources.filter((s) => URL_SOURCE.test(s) || GIT_SOURCE.test(s)) : [];
   const local = i.sources.filter((s) => !urls.includes(s));
-  if (i.sources.length + i.heredocs.length > 1 && !destIsDir) {
-    throw state.error(
-      i.line,
-      `${i.kind} to \`${i.dest}\`: with more than one source the destination must be a directory ending in /`,
-    );
-  }
+  if (i.sources.length + i.heredocs.length > 1 && !destIsDir)
+    throw notADirectory(`${where}: ${i.kind}`, i.dest);
 
   const plan: CopyEntry[] = [];
   const inputs: string[] = [];
@@ -107,15 +103,13 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
     const content = h.expand
       ? expandHeredoc(h.content, state.scope(), { escape: context.escape })
       : h.content;
-    const file = path.join(
-      context.scratch(),
-      `heredoc-${createHash('sha256').update(content).digest('hex')}`,
-    );
+    const digest = createHash('sha256').update(content).digest('hex');
+    const file = path.join(context.scratch(), `heredoc-${digest}`);
     fs.writeFileSync(file, content, { mode: 0o644 });
     fs.chmodSync(file, 0o644);
     fs.utimesSync(file, 0, 0);
     plan.push({ source: file, dest: destIsDir ? path.posix.join(destDir, h.name) : destDir, mtime: 0 });
-    inputs.push(`heredoc ${h.name} ${createHash('sha256').update(content).digest('hex')}`);
+    inputs.push(`heredoc ${h.name} ${digest}`);
   }
 
   for (const url of urls) {

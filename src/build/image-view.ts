@@ -21,13 +21,14 @@ const MAX_LINKS = 40;
 export class ImageView {
   private constructor(
     /** The mounted root; undefined for scratch, which has nothing. */
-    private readonly root: string | undefined,
+    readonly root: string | undefined,
     private readonly dir: string | undefined,
   ) {}
 
-  static open(store: Store, image: Digest | undefined): ImageView {
+  /** Mounts the image under the store's tmp/ (a directory named `prefix…`). */
+  static open(store: Store, image: Digest | undefined, prefix = 'view-'): ImageView {
     if (image === undefined) return new ImageView(undefined, undefined);
-    const dir = fs.mkdtempSync(path.join(store.paths.tmp, 'view-'));
+    const dir = fs.mkdtempSync(path.join(store.paths.tmp, prefix));
     try {
       const diffIds = readImage(store, resolveImage(store, image)).config.rootfs.diff_ids;
       return new ImageView(mountRootfs(store, dir, diffIds), dir);

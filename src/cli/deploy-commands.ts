@@ -6,6 +6,7 @@ import { diffReleases } from '../deploy/release-diff.js';
 import { findProjectFile, portOf, PROJECT_FILES, readProject } from '../deploy/project.js';
 import { serviceStatus } from '../deploy/service-status.js';
 import { InvalidArgument, NotFound } from '../util/errors.js';
+import { namesRegistry } from '../oci/reference.js';
 import { timeAgo } from '../util/format.js';
 import { parseDuration } from '../runtime/health.js';
 import { bool, envOption, list, needArgs, parseArgs, str } from './args.js';
@@ -224,10 +225,7 @@ async function ensureImage(engine: Engine, image: string, out: Output): Promise<
     return;
   } catch (err) {
     if (!(err instanceof NotFound)) throw err;
-    const first = image.split('/')[0]!;
-    const namesRegistry =
-      image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-    if (!namesRegistry) throw err;
+    if (!namesRegistry(image)) throw err;
   }
   out.stdout(`${image}: not in the store, pulling\n`);
   await engine.pull(image, {});

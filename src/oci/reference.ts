@@ -44,6 +44,15 @@ function isRegistry(component: string): boolean {
   return component === 'localhost' || /[.:]/.test(component) || component.toLowerCase() !== component;
 }
 
+/**
+ * Whether a name says which registry holds it (`host.tld/…`, `host:5000/…`, `localhost/…`),
+ * as `docker pull` reads it; a bare `app:v2` would mean Docker Hub.
+ */
+export function namesRegistry(name: string): boolean {
+  const slash = name.indexOf('/');
+  return slash >= 0 && isRegistry(name.slice(0, slash));
+}
+
 /** Splits "name[:tag]" into registry and repository, applying Docker Hub's defaults. */
 function splitName(name: string): { registry: string; repository: string } {
   let registry = DOCKER_HUB;

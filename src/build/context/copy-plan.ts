@@ -145,6 +145,18 @@ function keptPath(source: string, matched: string): string {
   return matched.split('/').slice(dropSegments).join('/') || '.';
 }
 
+/** A destination written as a directory: ending in `/`, or `.` / `..`. */
+export function destIsDirectory(dest: string): boolean {
+  return /(^|\/)\.{0,2}$/.test(dest) || dest.endsWith('/');
+}
+
+/** The error for several sources copied to a destination not written as a directory. */
+export function notADirectory(instruction: string, dest: string): InvalidArgument {
+  return new InvalidArgument(
+    `${instruction} to \`${dest}\`: with more than one source the destination must be a directory ending in /`,
+  );
+}
+
 export function planCopy(context: readonly PlanInput[], request: CopyRequest): CopyPlanEntry[] {
   const { instruction, sources } = request;
   if (sources.length === 0) throw new InvalidArgument(`${instruction}: no source given`);
@@ -152,17 +164,12 @@ export function planCopy(context: readonly PlanInput[], request: CopyRequest): C
   const joinedDest = request.dest.startsWith('/')
     ? request.dest
     : path.posix.join(request.workdir ?? '/', request.dest);
-  const destIsDir =
-    request.parents === true || /(^|\/)\.{0,2}$/.test(request.dest) || request.dest.endsWith('/');
+  const destIsDir = request.parents === true || destIsDirectory(request.dest);
   const dest = path.posix
     .normalize(joinedDest.startsWith('/') ? joinedDest : '/' + joinedDest)
     .replace(/(.)\/$/, '$1');
   const mustBeDir = (): void => {
-    if (!destIsDir) {
-      throw new InvalidArgument(
-        `${instruction} to \`${request.dest}\`: with more than one source the destination must be a directory ending in /`,
-      );
-    }
+    if (!destIsDir) throw notADirectory(instruction, request.dest);
   };
   if (sources.length > 1) mustBeDir();
   const exclude = request.exclude?.length
