@@ -11,15 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { discardRoot } from './container-testing.js';
-import {
-  busyboxTar,
-  makeSandbox,
-  oneLineError,
-  rootOnly,
-  serveRegistry,
-  tool,
-  type Sandbox,
-} from './helpers.js';
+import { busyboxTar, makeSandbox, oneLineError, rootOnly, SKIFF_BIN, tool, type Sandbox } from './helpers.js';
+import { serveCli } from '../src/registry/server/testing.js';
 
 describe(
   'skiff build: stages, triggers, pulls and secrets',
@@ -115,7 +108,9 @@ describe(
     });
 
     it('FROM an image named by its registry is pulled when missing; --pull fetches a newer one', async (t) => {
-      const host = await serveRegistry(t, path.join(s.dir, 'registry'));
+      const registry = await serveCli(SKIFF_BIN, path.join(s.dir, 'registry'));
+      t.after(() => registry.stop());
+      const { host } = registry;
       const ref = `${host}/lib/base:1`;
       await s.ok(['build', '-t', 'flavour:a', context('flavour-a', 'FROM base:1\nRUN echo a > /flavour\n')]);
       await s.ok(['push', '-q', 'flavour:a', ref]);

@@ -26,12 +26,12 @@ import {
   makeSandbox,
   podman,
   rootOnly,
-  run,
   tool,
   walkTree,
   type Podman,
   type Sandbox,
   type TreeEntry,
+  runOk,
 } from './helpers.js';
 
 /** A context entry: a file's text, or a file, directory or symlink with its mode and owner. */
@@ -480,13 +480,6 @@ function makeArchive(file: string, scratch: string, entries: Record<string, Entr
   if (r.status !== 0) throw new Error(`tar -c ${file}: ${r.stderr}`);
 }
 
-async function ok(cmd: string, args: string[]): Promise<string> {
-  const r = await run(cmd, args);
-  if (r.code !== 0)
-    throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
-
 interface ImageConfig {
   Env?: string[] | null;
   Cmd?: string[] | null;
@@ -679,9 +672,9 @@ describe('skiff build matches podman build', { skip: rootOnly || tool('podman', 
     await s.ok(['save', '-o', archive, tag]);
     const layout = path.join(work, 'skiff-layout');
     fs.mkdirSync(layout);
-    await ok('tar', ['-C', layout, '-xf', archive]);
+    await runOk('tar', ['-C', layout, '-xf', archive]);
     const bundle = path.join(work, 'skiff-bundle');
-    await ok('umoci', ['unpack', '--image', `${layout}:${tag.split(':')[1]}`, bundle]);
+    await runOk('umoci', ['unpack', '--image', `${layout}:${tag.split(':')[1]}`, bundle]);
     return { config, rootfs: path.join(bundle, 'rootfs') };
   }
 
@@ -701,7 +694,7 @@ describe('skiff build matches podman build', { skip: rootOnly || tool('podman', 
     await p.ok(['save', '--format', 'oci-dir', '-o', layout, tag]);
     const bundle = path.join(work, 'podman-bundle');
     // podman names the layout's only manifest by its full name: localhost/NAME:TAG.
-    await ok('umoci', ['unpack', '--image', `${layout}:localhost/${tag}`, bundle]);
+    await runOk('umoci', ['unpack', '--image', `${layout}:localhost/${tag}`, bundle]);
     return { config, rootfs: path.join(bundle, 'rootfs') };
   }
 

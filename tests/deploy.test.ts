@@ -16,11 +16,12 @@ import {
   makeSandbox,
   oneLineError,
   rootOnly,
-  serveRegistry,
+  SKIFF_BIN,
   tool,
   waitFor,
   type Sandbox,
 } from './helpers.js';
+import { serveCli } from '../src/registry/server/testing.js';
 
 interface ServiceJson {
   name: string;
@@ -292,7 +293,9 @@ describe(
     });
 
     it('deploys an image it lacks from the registry its name gives', async (t) => {
-      const host = await serveRegistry(t, path.join(s.dir, 'registry'));
+      const registry = await serveCli(SKIFF_BIN, path.join(s.dir, 'registry'));
+      t.after(() => registry.stop());
+      const { host } = registry;
       const ref = `${host}/team/app:v1`;
       await s.ok(['push', 'app:v1', ref]);
       const other = makeSandbox('skiff-deploy-pull-');

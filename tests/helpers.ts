@@ -66,6 +66,15 @@ export async function run(cmd: string, args: string[], options: RunOptions = {})
   return collect(child, options.input);
 }
 
+/** `cmd args` that must exit 0: its stdout; otherwise the test fails with its stderr. */
+export async function runOk(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
+  const r = await run(cmd, args, { env });
+  if (r.code !== 0) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
 /** Starts a command without waiting; `done` resolves when it exits. For the kill -9 tests. */
 export function start(
   cmd: string,
@@ -419,30 +428,4 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((resolve) => server.close(resolve));
   return port;
-}
-
-/**
- * `skiff registry serve` on a free loopback port, storing under `root`, answering before this
- * returns; it is stopped when test `t` ends. Returns its `127.0.0.1:PORT`.
- */
-export async function serveRegistry(t: { after(fn: () => void): void }, root: string): Promise<string> {
-  const host = `127.0.0.1:${await freePort()}`;
-  const server = start(process.execPath, [
-    '--',
-    SKIFF_BIN,
-    'registry',
-    'serve',
-    '--addr',
-    host,
-    '--root',
-    root,
-  ]);
-  t.after(() => server.child.kill());
-  await waitFor('the registry to answer', () =>
-    fetch(`http://${host}/v2/`).then(
-      () => true,
-      () => undefined,
-    ),
-  );
-  return host;
 }

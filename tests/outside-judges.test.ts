@@ -21,6 +21,7 @@ import {
   walkTree,
   type Podman,
   type Sandbox,
+  runOk,
 } from './helpers.js';
 
 interface Inspect {
@@ -32,12 +33,6 @@ interface Inspect {
 
 async function inspect(s: Sandbox, name: string): Promise<Inspect> {
   return (JSON.parse((await s.ok(['inspect', name])).stdout) as Inspect[])[0]!;
-}
-
-async function ok(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
-  const r = await run(cmd, args, { env });
-  assert.equal(r.code, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
 }
 
 function untar(file: string, dir: string): void {
@@ -103,7 +98,7 @@ describe(
     after(() => s.cleanup());
 
     it('skopeo inspect oci-archive: agrees with skiff inspect on digests and diff IDs', async () => {
-      const info = JSON.parse(await ok('skopeo', ['inspect', `oci-archive:${archive}`], env())) as {
+      const info = JSON.parse(await runOk('skopeo', ['inspect', `oci-archive:${archive}`], env())) as {
         Digest: string;
         Layers: string[];
       };
@@ -117,11 +112,11 @@ describe(
         mine.Layers[0]!.blobs.some((b) => b.digest === info.Layers[0]),
         'skiff records the saved layer blob',
       );
-      const raw = await ok('skopeo', ['inspect', '--raw', `oci-archive:${archive}`], env());
+      const raw = await runOk('skopeo', ['inspect', '--raw', `oci-archive:${archive}`], env());
       assert.equal(sha256(raw), manifestDigest, 'skopeo reads the exact manifest bytes');
       assert.equal((JSON.parse(raw) as typeof manifest).config.digest, id);
       const config = JSON.parse(
-        await ok('skopeo', ['inspect', '--config', `oci-archive:${archive}`], env()),
+        await runOk('skopeo', ['inspect', '--config', `oci-archive:${archive}`], env()),
       ) as {
         rootfs: { diff_ids: string[] };
       };
@@ -131,7 +126,7 @@ describe(
 
     it('skopeo copy oci-archive: → oci: keeps the manifest digest', async () => {
       const dir = path.join(s.dir, 'skopeo-oci');
-      await ok('skopeo', ['copy', `oci-archive:${archive}`, `oci:${dir}:base`], env());
+      await runOk('skopeo', ['copy', `oci-archive:${archive}`, `oci:${dir}:base`], env());
       const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as {
         manifests: { digest: string; annotations?: Record<string, string> }[];
       };
@@ -162,7 +157,7 @@ describe(
         [`${path.join(s.dir, 'skopeo-oci')}:base`, 'bundle-skopeo'],
       ] as const) {
         const bundle = path.join(s.dir, name);
-        await ok('umoci', ['unpack', '--image', image, bundle]);
+        await runOk('umoci', ['unpack', '--image', image, bundle]);
         assertSameTree(path.join(bundle, 'rootfs'), busyboxTree());
       }
     });
@@ -190,7 +185,7 @@ describe('skiff load reads what skopeo writes', { skip: rootOnly || tool('skopeo
   ] as const) {
     it(`skopeo copy … ${transport}: loads with the same ID and diff ID, and runs`, async (t) => {
       const out = path.join(src.dir, file);
-      await ok('skopeo', ['copy', `oci-archive:${archive}`, `${transport}:${out}:${ref}`], {
+      await runOk('skopeo', ['copy', `oci-archive:${archive}`, `${transport}:${out}:${ref}`], {
         TMPDIR: src.dir,
       });
       const s = makeSandbox();

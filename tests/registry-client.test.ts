@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { serveCli, type ServedCli } from '../src/registry/server/testing.js';
 import {
   SKIFF_BIN,
   busyboxTar,
-  freePort,
   makeSandbox,
   oneLineError,
   rootOnly,
@@ -19,9 +19,7 @@ import {
   sha256,
   storeSnapshot,
   snapshotDiff,
-  start,
   tool,
-  waitFor,
   type Sandbox,
 } from './helpers.js';
 import {
@@ -416,7 +414,7 @@ describe(
   { skip: rootOnly || tool('htpasswd') },
   () => {
     let tmp: string;
-    let server: ReturnType<typeof start> | undefined;
+    let server: ServedCli | undefined;
     let host: string;
     let s: Sandbox;
     let env: Record<string, string>;
@@ -426,33 +424,19 @@ describe(
       const htpasswd = path.join(tmp, 'htpasswd');
       const made = await run('htpasswd', ['-Bbn', 'alice', 'secret']);
       fs.writeFileSync(htpasswd, made.stdout);
-      const port = await freePort();
-      host = `127.0.0.1:${port}`;
-      server = start(process.execPath, [
-        '--',
-        SKIFF_BIN,
-        'registry',
-        'serve',
-        '--addr',
-        host,
-        '--root',
-        path.join(tmp, 'registry'),
+      server = await serveCli(SKIFF_BIN, path.join(tmp, 'registry'), [
         '--htpasswd',
         htpasswd,
         '--token-issuer',
       ]);
-      await waitFor('skiff registry to listen', async () => {
-        const r = await registryRequest(host, 'GET', '/v2/').catch(() => undefined);
-        return r?.status === 401 ? true : undefined;
-      });
+      host = server.host;
       s = makeSandbox('skiff-rc-');
       env = { DOCKER_CONFIG: path.join(tmp, 'docker') };
       await s.ok(['import', busyboxTar(), `${host}/team/base:1`]);
     });
 
     after(async () => {
-      server?.child.kill('SIGTERM');
-      await server?.done;
+      await server?.stop();
       s?.cleanup();
       fs.rmSync(tmp, { recursive: true, force: true });
     });

@@ -7,13 +7,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { imageArchive, raw, serveCli } from '../src/registry/server/testing.js';
-import { busyboxTar, makeSandbox, podman, rootOnly, run, SKIFF_BIN, tool, type Sandbox } from './helpers.js';
-
-async function ok(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
-  const r = await run(cmd, args, { env });
-  assert.equal(r.code, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+import {
+  busyboxTar,
+  makeSandbox,
+  podman,
+  rootOnly,
+  run,
+  SKIFF_BIN,
+  tool,
+  runOk,
+  type Sandbox,
+} from './helpers.js';
 
 describe('registry serve with users', { skip: rootOnly || tool('skopeo', 'podman', 'htpasswd') }, () => {
   let s: Sandbox;
@@ -24,7 +28,7 @@ describe('registry serve with users', { skip: rootOnly || tool('skopeo', 'podman
     s = makeSandbox('skiff-reg-auth-');
     ({ archive } = await imageArchive((a) => s.ok(a), s.dir, busyboxTar()));
     htpasswd = path.join(s.dir, 'htpasswd');
-    await ok('htpasswd', ['-cbB', htpasswd, 'alice', 's3cret']);
+    await runOk('htpasswd', ['-cbB', htpasswd, 'alice', 's3cret']);
   });
   after(() => s?.cleanup());
 
@@ -63,13 +67,13 @@ describe('registry serve with users', { skip: rootOnly || tool('skopeo', 'podman
           { env },
         );
         assert.notEqual(wrong.code, 0);
-        await ok('skopeo', ['login', '--tls-verify=false', '-u', 'alice', '-p', 's3cret', reg.host], env);
-        await ok(
+        await runOk('skopeo', ['login', '--tls-verify=false', '-u', 'alice', '-p', 's3cret', reg.host], env);
+        await runOk(
           'skopeo',
           ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${reg.host}/team/app:v1`],
           env,
         );
-        await ok('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/app:v1`], env);
+        await runOk('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/app:v1`], env);
 
         const podAuth = path.join(s.dir, `podauth-${mode}.json`);
         await p.ok([
@@ -115,7 +119,7 @@ describe('registry serve over TLS', { skip: rootOnly || tool('skopeo', 'openssl'
     fs.mkdirSync(certs);
     const cert = path.join(certs, 'ca.crt');
     const key = path.join(s.dir, 'key.pem');
-    await ok('openssl', [
+    await runOk('openssl', [
       'req',
       '-x509',
       '-newkey',
@@ -138,13 +142,13 @@ describe('registry serve over TLS', { skip: rootOnly || tool('skopeo', 'openssl'
     try {
       assert.match(reg.url, /^https:/);
       const env = { TMPDIR: s.dir };
-      await ok(
+      await runOk(
         'skopeo',
         ['copy', '--dest-cert-dir', certs, `oci-archive:${archive}`, `docker://${reg.host}/tls/app:v1`],
         env,
       );
       const info = JSON.parse(
-        await ok('skopeo', ['inspect', '--cert-dir', certs, `docker://${reg.host}/tls/app:v1`], env),
+        await runOk('skopeo', ['inspect', '--cert-dir', certs, `docker://${reg.host}/tls/app:v1`], env),
       ) as { Digest: string };
       assert.equal(info.Digest, manifest);
       // Without trusting the certificate the client must refuse.

@@ -19,13 +19,8 @@ import {
   tool,
   waitFor,
   type Sandbox,
+  runOk,
 } from './helpers.js';
-
-async function ok(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
-  const r = await run(cmd, args, { env });
-  assert.equal(r.code, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 describe('crashes and online gc', { skip: rootOnly || tool('skopeo') }, () => {
   let s: Sandbox;
@@ -98,14 +93,14 @@ describe('crashes and online gc', { skip: rootOnly || tool('skopeo') }, () => {
     const reg = await serveCli(SKIFF_BIN, root);
     try {
       // Put the image's blobs in first, unreferenced and old: gc's most tempting victims.
-      await ok('skopeo', [
+      await runOk('skopeo', [
         'copy',
         '--dest-tls-verify=false',
         `oci-archive:${archive}`,
         `docker://${reg.host}/seed/app:v1`,
       ]);
       const seed = JSON.parse(
-        await ok('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/seed/app:v1`]),
+        await runOk('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.host}/seed/app:v1`]),
       ) as {
         config: { digest: string };
         layers: { digest: string }[];
@@ -160,7 +155,12 @@ describe('crashes and online gc', { skip: rootOnly || tool('skopeo') }, () => {
       assert.ok(tags.length > 0);
       for (const tag of tags) {
         const dir = path.join(s.dir, `pulled-${tag.replace(/[/:]/g, '-')}`);
-        await ok('skopeo', ['copy', '--src-tls-verify=false', `docker://${reg.host}/${tag}`, `dir:${dir}`]);
+        await runOk('skopeo', [
+          'copy',
+          '--src-tls-verify=false',
+          `docker://${reg.host}/${tag}`,
+          `dir:${dir}`,
+        ]);
       }
 
       const orphan = await pushBlob(reg.url, 'gc/orphan', randomBytes(4096));

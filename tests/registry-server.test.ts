@@ -14,18 +14,12 @@ import {
   oneLineError,
   podman,
   rootOnly,
-  run,
   SKIFF_BIN,
   skiff,
   tool,
   type Sandbox,
+  runOk,
 } from './helpers.js';
-
-async function ok(cmd: string, args: string[], env?: Record<string, string>): Promise<string> {
-  const r = await run(cmd, args, { env });
-  assert.equal(r.code, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
 
 describe('registry serve with skopeo and podman', { skip: rootOnly || tool('skopeo', 'podman') }, () => {
   let s: Sandbox;
@@ -45,13 +39,13 @@ describe('registry serve with skopeo and podman', { skip: rootOnly || tool('skop
   });
 
   it('skopeo copies an image there and back with the same bytes', async () => {
-    await ok(
+    await runOk(
       'skopeo',
       ['copy', '--dest-tls-verify=false', `oci-archive:${archive}`, `docker://${reg.host}/team/app:v1`],
       env(),
     );
     const info = JSON.parse(
-      await ok('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/app:v1`], env()),
+      await runOk('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/team/app:v1`], env()),
     ) as {
       Digest: string;
       RepoTags: string[];
@@ -59,7 +53,7 @@ describe('registry serve with skopeo and podman', { skip: rootOnly || tool('skop
     assert.equal(info.Digest, manifest);
     assert.deepEqual(info.RepoTags, ['v1']);
     const back = path.join(s.dir, 'back');
-    await ok(
+    await runOk(
       'skopeo',
       ['copy', '--src-tls-verify=false', `docker://${reg.host}/team/app:v1`, `dir:${back}`],
       env(),
@@ -101,7 +95,7 @@ describe('registry serve --workers', { skip: rootOnly || tool('skopeo') }, () =>
       try {
         const env = { TMPDIR: s.dir };
         for (const tag of ['v1', 'v2'])
-          await ok(
+          await runOk(
             'skopeo',
             [
               'copy',
@@ -112,7 +106,7 @@ describe('registry serve --workers', { skip: rootOnly || tool('skopeo') }, () =>
             env,
           );
         const back = path.join(s.dir, 'back');
-        await ok(
+        await runOk(
           'skopeo',
           ['copy', '--src-tls-verify=false', `docker://${reg.host}/w/app:v2`, `dir:${back}`],
           env,

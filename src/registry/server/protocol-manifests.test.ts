@@ -1,23 +1,23 @@
 /** distribution-spec v1.1 manifests, discovery, referrers and bad input, with raw HTTP against a real server on loopback. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { digestOf } from '../../oci/digest.js';
 import { MediaType } from '../../oci/media-types.js';
-import { errorCode, pushBlob, pushImage, raw, startRegistry, type TestRegistry } from './testing.js';
+import {
+  errorCode,
+  pushBlob,
+  pushImage,
+  raw,
+  startRegistry,
+  type TestRegistry,
+  blobFiles,
+} from './testing.js';
 
 let reg: TestRegistry;
 before(async () => {
   reg = await startRegistry();
 });
 after(() => reg.close());
-
-function blobFiles(): string[] {
-  return ['sha256', 'sha512'].flatMap((a) =>
-    fs.readdirSync(path.join(reg.root, 'blobs', a)).map((h) => `${a}:${h}`),
-  );
-}
 
 describe('manifests', () => {
   test('PUT by tag; GET and HEAD by tag and digest give the exact bytes and type', async () => {
@@ -105,7 +105,7 @@ describe('manifests', () => {
     assert.equal(res.status, 400);
     assert.equal(errorCode(res), 'MANIFEST_BLOB_UNKNOWN');
     assert.equal((await raw(reg.url, 'GET', '/v2/team/app/manifests/broken')).status, 404);
-    assert.ok(!blobFiles().includes(digestOf(manifest)));
+    assert.ok(!blobFiles(reg.root).includes(digestOf(manifest)));
   });
 
   test('malformed, oversized and mismatched manifests are refused', async () => {

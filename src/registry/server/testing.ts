@@ -37,6 +37,13 @@ export async function startRegistry(options: Partial<ServerOptions> = {}): Promi
   };
 }
 
+/** Every blob file of a registry root, as `algorithm:hex`. */
+export function blobFiles(root: string): string[] {
+  return ['sha256', 'sha512'].flatMap((a) =>
+    fs.readdirSync(path.join(root, 'blobs', a)).map((h) => `${a}:${h}`),
+  );
+}
+
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
