@@ -390,6 +390,11 @@ EOF`,
       assert.equal(files.stdout, '2\ntop\ndeep\n');
     });
 
+    it('after every bad input above, the store is whole: system check finds nothing wrong, tmp/ holds nothing', async () => {
+      assert.deepEqual((await s.check()).problems, []);
+      assert.deepEqual(fs.readdirSync(path.join(s.root, 'tmp')), []);
+    });
+
     it('--explain-cache names the files that changed, were added or removed', async () => {
       const dir = context('explain', 'FROM base:1\nCOPY tree /tree\n');
       await s.ok(['build', dir]);

@@ -212,6 +212,11 @@ describe(
       assert.match(oneLineError(bad.stderr), /invalid --progress `fancy` \(auto, plain, tty or json\)/);
     });
 
+    it('after every bad input above, the store is whole: system check finds nothing wrong, tmp/ holds nothing', async () => {
+      assert.deepEqual((await s.check()).problems, []);
+      assert.deepEqual(fs.readdirSync(path.join(s.root, 'tmp')), []);
+    });
+
     async function inspectConfig(image: string): Promise<{ OnBuild?: string[] | null }> {
       const r = await s.ok(['inspect', image]);
       return (JSON.parse(r.stdout) as { Config: { OnBuild?: string[] | null } }[])[0]!.Config;
