@@ -9,9 +9,16 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-# Debian packages: the runtimes, the outside judges the tests and benchmarks use, debootstrap
-# for the slow test's Debian base, and the tools of the demo.
-packages=(busybox-static crun conmon runc skopeo umoci oci-image-tool podman buildah docker-registry apache2-utils haproxy wrk zstd xz-utils bzip2 tar gzip python3 ca-certificates openssl debootstrap)
+# Debian packages. Every program skiff runs (src/util/programs.ts) and every program its tests
+# and benchmarks run (src/util/test-requirements.ts) comes from one of these; the test
+# tests/install-deps.test.ts checks each against this list with `dpkg -S`.
+packages=(
+  # skiff: runtimes, networking, the proxy, compression, and base tools it calls
+  crun runc conmon iproute2 nftables haproxy zstd xz-utils bzip2 tar gzip coreutils ca-certificates
+  # tests and benchmarks: outside judges and anchors, tools that make their inputs
+  podman buildah golang-github-containers-common skopeo umoci oci-image-tool docker-registry apache2-utils openssl
+  busybox-static debootstrap wrk python3 python3-minimal util-linux mount procps
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -20,7 +20,10 @@ import { collectGarbage, type CollectResult } from './store/gc.js';
 import { Store } from './store/store.js';
 import { DEFAULT_STORE_ROOT } from './store/paths.js';
 import { Runtime } from './runtime/runtime.js';
+import { chooseRuntime, hybridControllers, type RuntimeName } from './runtime/oci-runtime.js';
+import { findProgram, PROGRAMS, type ProgramName } from './util/programs.js';
 import { stopSupervisor } from './runtime/supervisor.js';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient, type ClientOptions } from './registry/client/client.js';
@@ -47,6 +50,14 @@ function skiffBin(): string {
     if (fs.existsSync(bin)) return bin;
     if (path.dirname(dir) === dir) return path.resolve('bin/skiff.js');
   }
+}
+
+export interface SystemInfo {
+  root: string;
+  runtime: { name: RuntimeName; path: string; notice: string | null };
+  cgroups: string;
+  kernel: string;
+  programs: Record<ProgramName, string | null>;
 }
 
 export class Engine {
@@ -103,6 +114,28 @@ export class Engine {
       typeof source === 'string' ? fs.createReadStream(source, { highWaterMark: 1 << 20 }) : source;
     const tags = options.tag ? [tagName(options.tag)] : [];
     return importRootfs(this.store, stream, { ...options, tags });
+  }
+
+  /**
+   * What this host gives skiff: the store, the OCI runtime a container would get (choosing it
+   * applies the cgroup fix crun needs on a hybrid host, as `run` would) and where each outside
+   * program is, or null where it is missing.
+   */
+  info(options: { runtime?: string } = {}): SystemInfo {
+    const choice = chooseRuntime(options.runtime);
+    const programs = {} as Record<ProgramName, string | null>;
+    for (const name of Object.keys(PROGRAMS) as ProgramName[]) programs[name] = findProgram(name) ?? null;
+    return {
+      root: this.store.paths.root,
+      runtime: { name: choice.name, path: choice.path, notice: choice.notice ?? null },
+      cgroups: fs.existsSync('/sys/fs/cgroup/cgroup.controllers')
+        ? 'v2'
+        : fs.existsSync('/sys/fs/cgroup/unified')
+          ? `hybrid (cgroup2 controllers: ${hybridControllers('/sys/fs/cgroup').join(' ') || 'none'})`
+          : 'v1',
+      kernel: os.release(),
+      programs,
+    };
   }
 
   images(): ImageSummary[] {

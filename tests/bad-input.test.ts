@@ -14,15 +14,14 @@ import {
   busyboxTar,
   makeSandbox,
   oneLineError,
-  rootOnly,
   sha256,
   snapshotDiff,
   storeSnapshot,
-  tool,
   walkTree,
   type RunResult,
   type Sandbox,
 } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 interface TarEntry {
   name: string;
@@ -85,7 +84,7 @@ function findNamed(dir: string, names: string[]): string[] {
   return [...walkTree(dir).keys()].filter((p) => names.includes(path.basename(p)));
 }
 
-describe('bad input is rejected and leaves no trace', { skip: rootOnly }, () => {
+describe('bad input is rejected and leaves no trace', { skip: needs('root') }, () => {
   let s: Sandbox;
   let inputs: string;
   let sentinel: string;
@@ -284,7 +283,7 @@ describe('bad input is rejected and leaves no trace', { skip: rootOnly }, () => 
     await rejects(['import', '-'], [/truncated/], { input: tar.subarray(0, 1_500_000) });
   });
 
-  it('rejects corrupt gzip and zstd streams', { skip: tool('gzip', 'zstd') }, async () => {
+  it('rejects corrupt gzip and zstd streams', { skip: needs('gzip', 'zstd') }, async () => {
     const gz = spawnSync('gzip', ['-c', busyboxTar()], { maxBuffer: 64 << 20 }).stdout;
     const variants: [string, Buffer, RegExp | undefined][] = [];
     const crc = Buffer.from(gz);

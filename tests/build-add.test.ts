@@ -13,13 +13,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { discardRoot } from './container-testing.js';
-import { busyboxTar, makeSandbox, oneLineError, rootOnly, sha256, tool, type Sandbox } from './helpers.js';
+import { busyboxTar, makeSandbox, oneLineError, sha256, type Sandbox } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 const LAST_MODIFIED = 'Tue, 03 Mar 2026 10:00:00 GMT';
 
 describe(
   'skiff build: ADD, here-documents, --chown by name',
-  { skip: rootOnly || tool('crun', 'conmon', 'xz', 'bzip2', 'zstd') },
+  { skip: needs('root', 'crun', 'conmon', 'xz', 'bzip2', 'zstd') },
   () => {
     let s: Sandbox;
     let server: http.Server;

@@ -11,12 +11,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { discardRoot } from './container-testing.js';
-import { busyboxTar, makeSandbox, oneLineError, rootOnly, SKIFF_BIN, tool, type Sandbox } from './helpers.js';
+import { busyboxTar, makeSandbox, oneLineError, SKIFF_BIN, type Sandbox } from './helpers.js';
 import { serveCli } from '../src/registry/server/testing.js';
+import { needs } from '../src/util/test-requirements.js';
 
 describe(
   'skiff build: stages, triggers, pulls and secrets',
-  { skip: rootOnly || tool('crun', 'conmon') },
+  { skip: needs('root', 'crun', 'conmon') },
   () => {
     let s: Sandbox;
 

@@ -14,9 +14,10 @@ import { copyLayer } from '../src/build/copy-layer.js';
 import { executeSteps, type BuildEvent, type Step } from '../src/build/execute.js';
 import { Engine } from '../src/engine.js';
 import { discardRoot } from './container-testing.js';
-import { busyboxTar, makeSandbox, rootOnly, tool, type Sandbox } from './helpers.js';
+import { busyboxTar, makeSandbox, type Sandbox } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
-describe('build steps', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') }, () => {
+describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, () => {
   let s: Sandbox;
   let engine: Engine;
 

@@ -25,14 +25,13 @@ import {
   busyboxTar,
   makeSandbox,
   podman,
-  rootOnly,
-  tool,
   walkTree,
   type Podman,
   type Sandbox,
   type TreeEntry,
   runOk,
 } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 /** A context entry: a file's text, or a file, directory or symlink with its mode and owner. */
 type Entry =
@@ -615,7 +614,7 @@ function treeDiffs(
   return diffs;
 }
 
-describe('skiff build matches podman build', { skip: rootOnly || tool('podman', 'umoci', 'crun') }, () => {
+describe('skiff build matches podman build', { skip: needs('root', 'podman', 'umoci', 'crun') }, () => {
   let s: Sandbox;
   let p: Podman;
   let server: http.Server;

@@ -9,16 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { discardRoot } from './container-testing.js';
-import {
-  busyboxTar,
-  makeSandbox,
-  oneLineError,
-  podman,
-  rootOnly,
-  tool,
-  type Podman,
-  type Sandbox,
-} from './helpers.js';
+import { busyboxTar, makeSandbox, oneLineError, podman, type Podman, type Sandbox } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 const DOCKERFILE = `# syntax=docker/dockerfile:1
 ARG BASE=base:1
@@ -49,7 +41,7 @@ interface InspectConfig {
   Labels?: Record<string, string>;
 }
 
-describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') }, () => {
+describe('skiff build', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, () => {
   let s: Sandbox;
   let ctx: string;
 
@@ -227,7 +219,7 @@ describe('skiff build', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') 
     assert.deepEqual((await s.check()).problems, []);
   });
 
-  describe('against podman build', { skip: tool('podman') }, () => {
+  describe('against podman build', { skip: needs('podman') }, () => {
     let p: Podman;
     const table: { name: string; dockerfile: string; probe: string }[] = [
       {

@@ -53,6 +53,14 @@ export async function runDetached(s: Sandbox, args: string[]): Promise<string> {
   return id;
 }
 
+/** Waits until the container's log has a line `line` (a script says it is ready, say). */
+export async function waitForLog(s: Sandbox, name: string, line: string): Promise<void> {
+  await waitFor(`\`${line}\` in the log of ${name}`, async () => {
+    const logs = (await s.ok(['logs', name])).stdout;
+    return logs.split('\n').includes(line) ? true : undefined;
+  });
+}
+
 export function assertExit(r: RunResult, code: number, what: string): void {
   assert.equal(r.code, code, `${what}: exit ${r.code ?? r.signal}, stderr: ${r.stderr}`);
 }

@@ -24,22 +24,12 @@ import {
   psRow,
   runDetached,
 } from './container-testing.js';
-import {
-  busyboxTar,
-  freePort,
-  ls,
-  makeSandbox,
-  rootOnly,
-  SKIFF_BIN,
-  start,
-  tool,
-  waitFor,
-  type Sandbox,
-} from './helpers.js';
+import { busyboxTar, freePort, ls, makeSandbox, SKIFF_BIN, start, waitFor, type Sandbox } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 const HTTPD = ['base:1', 'httpd', '-f', '-p', '80', '-h', '/var/www'];
 
-describe('containers with no CLI watching', { skip: rootOnly || tool('crun', 'conmon', 'ip', 'nft') }, () => {
+describe('containers with no CLI watching', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, () => {
   let s: Sandbox;
 
   before(async () => {
@@ -132,7 +122,6 @@ describe('containers with no CLI watching', { skip: rootOnly || tool('crun', 'co
     });
     child.kill('SIGKILL');
     assert.equal((await done).signal, 'SIGKILL');
-    await sleep(300);
     const now = await psRow(s, 'orphan');
     const i = await inspectContainer(s, 'orphan');
     // conmon holds the container, so it keeps running; ps may say so only while it truly does.

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ls, makeSandbox, rootOnly, sha256sum, SKIFF_BIN, start, type Sandbox } from './helpers.js';
+import { ls, makeSandbox, sha256sum, SKIFF_BIN, start, type Sandbox } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 /** Bytes of the regular files under `dir` (0 when it does not exist). */
 function bytesUnder(dir: string): number {
@@ -79,7 +80,7 @@ async function killAt(s: Sandbox, args: string[], point: KillPoint): Promise<boo
   return false;
 }
 
-describe('kill -9 during import and load leaves a consistent store', { skip: rootOnly }, () => {
+describe('kill -9 during import and load leaves a consistent store', { skip: needs('root') }, () => {
   let work: Sandbox;
   let big: string;
   let diffId: string;

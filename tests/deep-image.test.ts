@@ -8,12 +8,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { busyboxTar, makeSandbox, rootOnly, sha256sum } from './helpers.js';
+import { busyboxTar, makeSandbox, sha256sum } from './helpers.js';
 import { discardRoot } from './container-testing.js';
+import { needs } from '../src/util/test-requirements.js';
 
 const EXTRA_LAYERS = 150;
 
-test('an image of 151 layers mounts and runs', { skip: rootOnly }, async () => {
+test('an image of 151 layers mounts and runs', { skip: needs('root') }, async () => {
   const s = makeSandbox('skiff-deep-');
   try {
     const layout = path.join(s.dir, 'layout');

@@ -30,13 +30,6 @@ function findRepo(start: string): string {
   }
 }
 
-/**
- * `skip` option for root-only suites: false as root, else the reason. The store writes
- * overlayfs whiteouts (mknod) and trusted.* xattrs, and podman/umoci keep ownership: all need root.
- */
-export const rootOnly: string | false =
-  process.getuid?.() === 0 ? false : 'integration tests need root (they mknod, set trusted.* xattrs, chown)';
-
 export interface RunResult {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -172,30 +165,6 @@ export function sandbox(t: { after(fn: () => void): void }, prefix?: string): Sa
 export function skiff(args: string[], options: RunOptions & { root?: string } = {}): Promise<RunResult> {
   const rootArgs = options.root === undefined ? [] : ['--root', options.root];
   return run(process.execPath, ['--', SKIFF_BIN, ...rootArgs, ...args], options);
-}
-
-/**
- * `skip` option for a test that needs outside tools: false when all are on PATH, else the
- * reason. Under CI (CI=true) it never skips: CI installs them all, so the test runs and fails
- * loudly instead of a skip hiding a missing install step.
- */
-export function tool(...names: string[]): string | false {
-  const missing = names.filter((n) => !onPath(n));
-  if (missing.length === 0 || process.env.CI === 'true') return false;
-  return `needs ${missing.join(', ')} on PATH (CI has them all)`;
-}
-
-function onPath(name: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    try {
-      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
-      return true;
-    } catch {
-      // not in this directory
-    }
-  }
-  return false;
 }
 
 let busybox: { dir: string; tar: string } | undefined;

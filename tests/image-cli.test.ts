@@ -14,16 +14,15 @@ import {
   ls,
   makeSandbox,
   oneLineError,
-  rootOnly,
   run,
   sandbox,
   sha256,
   sha256sum,
   skiff,
   tableRows,
-  tool,
   type Sandbox,
 } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 interface ImageRow {
   id: string;
@@ -81,7 +80,7 @@ function bytesFreed(out: string): number {
   return Number(m[1]);
 }
 
-describe('image lifecycle through the CLI', { skip: rootOnly }, () => {
+describe('image lifecycle through the CLI', { skip: needs('root') }, () => {
   let s: Sandbox;
   let rootfs: string;
   let diffId: string;
@@ -329,7 +328,7 @@ describe('image lifecycle through the CLI', { skip: rootOnly }, () => {
   });
 });
 
-test('importing the same tar twice keeps one layer directory', { skip: rootOnly }, async (t) => {
+test('importing the same tar twice keeps one layer directory', { skip: needs('root') }, async (t) => {
   const s = sandbox(t);
   const a = (await s.ok(['import', busyboxTar(), 'a:1'])).stdout.trim();
   const b = (await s.ok(['import', busyboxTar(), 'b:1'])).stdout.trim();
@@ -340,7 +339,7 @@ test('importing the same tar twice keeps one layer directory', { skip: rootOnly 
 
 test(
   'gzip and zstd rootfs tars (file and stdin) import to the diff ID of the plain tar',
-  { skip: rootOnly || tool('gzip', 'zstd') },
+  { skip: needs('root', 'gzip', 'zstd') },
   async (t) => {
     const s = sandbox(t);
     const plain = busyboxTar();
@@ -361,7 +360,7 @@ test(
   },
 );
 
-test('SKIFF_ROOT selects the store like --root', { skip: rootOnly }, async (t) => {
+test('SKIFF_ROOT selects the store like --root', { skip: needs('root') }, async (t) => {
   const s = sandbox(t);
   const r = await skiff(['import', busyboxTar(), 'env:1'], { env: { SKIFF_ROOT: s.root } });
   assert.equal(r.code, 0, r.stderr);
@@ -372,7 +371,7 @@ test('SKIFF_ROOT selects the store like --root', { skip: rootOnly }, async (t) =
   );
 });
 
-test('a usage error exits 2 with one line', { skip: rootOnly }, async (t) => {
+test('a usage error exits 2 with one line', { skip: needs('root') }, async (t) => {
   const s = sandbox(t);
   for (const args of [['import'], ['images', '--bogus'], ['tag', 'only-one']]) {
     const r = await s.skiff(args);

@@ -13,16 +13,15 @@ import {
   busyboxTree,
   makeSandbox,
   podman,
-  rootOnly,
   run,
   sha256,
   sha256sum,
-  tool,
   walkTree,
   type Podman,
   type Sandbox,
   runOk,
 } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 interface Inspect {
   Id: string;
@@ -68,7 +67,7 @@ function assertSameTree(got: string, want: string): void {
 
 describe(
   'outside judges read what skiff save writes',
-  { skip: rootOnly || tool('skopeo', 'umoci', 'oci-image-tool') },
+  { skip: needs('root', 'skopeo', 'umoci', 'oci-image-tool') },
   () => {
     let s: Sandbox;
     let id: string;
@@ -164,7 +163,7 @@ describe(
   },
 );
 
-describe('skiff load reads what skopeo writes', { skip: rootOnly || tool('skopeo') }, () => {
+describe('skiff load reads what skopeo writes', { skip: needs('root', 'skopeo') }, () => {
   let src: Sandbox;
   let id: string;
   let diffId: string;
@@ -201,7 +200,7 @@ describe('skiff load reads what skopeo writes', { skip: rootOnly || tool('skopeo
   }
 });
 
-describe('podman and skiff read each other', { skip: rootOnly || tool('podman') }, () => {
+describe('podman and skiff read each other', { skip: needs('root', 'podman') }, () => {
   let work: Sandbox;
   let pm: Podman;
   let podmanId: string;

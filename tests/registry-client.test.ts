@@ -14,12 +14,10 @@ import {
   busyboxTar,
   makeSandbox,
   oneLineError,
-  rootOnly,
   run,
   sha256,
   storeSnapshot,
   snapshotDiff,
-  tool,
   type Sandbox,
 } from './helpers.js';
 import {
@@ -30,8 +28,9 @@ import {
   uploadBlob,
   type Registry,
 } from './registry-client-testing.js';
+import { needs } from '../src/util/test-requirements.js';
 
-const skip = rootOnly || tool('docker-registry', 'skopeo', 'htpasswd', 'openssl');
+const skip = needs('root', 'docker-registry', 'skopeo', 'htpasswd', 'openssl');
 
 interface Inspect {
   Id: string;
@@ -411,7 +410,7 @@ describe('registry client with TLS and htpasswd', { skip }, () => {
 
 describe(
   'registry client with bearer tokens (skiff registry serve --token-issuer)',
-  { skip: rootOnly || tool('htpasswd') },
+  { skip: needs('root', 'htpasswd') },
   () => {
     let tmp: string;
     let server: ServedCli | undefined;

@@ -7,19 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { imageArchive, raw, serveCli } from '../src/registry/server/testing.js';
-import {
-  busyboxTar,
-  makeSandbox,
-  podman,
-  rootOnly,
-  run,
-  SKIFF_BIN,
-  tool,
-  runOk,
-  type Sandbox,
-} from './helpers.js';
+import { busyboxTar, makeSandbox, podman, run, SKIFF_BIN, runOk, type Sandbox } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
-describe('registry serve with users', { skip: rootOnly || tool('skopeo', 'podman', 'htpasswd') }, () => {
+describe('registry serve with users', { skip: needs('root', 'skopeo', 'podman', 'htpasswd') }, () => {
   let s: Sandbox;
   let archive: string;
   let htpasswd: string;
@@ -106,7 +97,7 @@ describe('registry serve with users', { skip: rootOnly || tool('skopeo', 'podman
   }
 });
 
-describe('registry serve over TLS', { skip: rootOnly || tool('skopeo', 'openssl') }, () => {
+describe('registry serve over TLS', { skip: needs('root', 'skopeo', 'openssl') }, () => {
   let s: Sandbox;
   before(() => {
     s = makeSandbox('skiff-reg-tls-');

@@ -9,20 +9,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { errorCode, imageArchive, pushBlob, raw, serveCli } from '../src/registry/server/testing.js';
-import {
-  busyboxTar,
-  makeSandbox,
-  rootOnly,
-  run,
-  SKIFF_BIN,
-  skiff,
-  tool,
-  waitFor,
-  type Sandbox,
-  runOk,
-} from './helpers.js';
+import { busyboxTar, makeSandbox, run, SKIFF_BIN, skiff, waitFor, type Sandbox, runOk } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
-describe('crashes and online gc', { skip: rootOnly || tool('skopeo') }, () => {
+describe('crashes and online gc', { skip: needs('root', 'skopeo') }, () => {
   let s: Sandbox;
   before(() => {
     s = makeSandbox('skiff-reg-crash-');

@@ -13,15 +13,14 @@ import {
   makeSandbox,
   oneLineError,
   podman,
-  rootOnly,
   SKIFF_BIN,
   skiff,
-  tool,
   type Sandbox,
   runOk,
 } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
-describe('registry serve with skopeo and podman', { skip: rootOnly || tool('skopeo', 'podman') }, () => {
+describe('registry serve with skopeo and podman', { skip: needs('root', 'skopeo', 'podman') }, () => {
   let s: Sandbox;
   let reg: ServedCli;
   let archive: string;
@@ -86,7 +85,7 @@ describe('registry serve with skopeo and podman', { skip: rootOnly || tool('skop
   });
 });
 
-describe('registry serve --workers', { skip: rootOnly || tool('skopeo') }, () => {
+describe('registry serve --workers', { skip: needs('root', 'skopeo') }, () => {
   it('two processes on one port serve a skopeo round trip and stop on SIGTERM', async () => {
     const s = makeSandbox('skiff-reg-workers-');
     try {

@@ -11,20 +11,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { discardRoot, psRow } from './container-testing.js';
 import {
   busyboxTar,
   makeSandbox,
   podman,
-  rootOnly,
   run,
-  tool,
   type Podman,
   type RunResult,
   type Sandbox,
+  waitFor,
 } from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
 
 const IMAGE = 'localhost/bench/base:1';
 const USR1_IMAGE = 'localhost/bench/base:usr1';
@@ -74,7 +73,7 @@ function outcome(r: RunResult): { code: number | null; stdout: string } {
 
 describe(
   'skiff run matches podman run',
-  { skip: rootOnly || tool('podman', 'skopeo', 'crun', 'conmon') },
+  { skip: needs('root', 'podman', 'skopeo', 'crun', 'conmon') },
   () => {
     let s: Sandbox;
     let p: Podman;
@@ -107,7 +106,7 @@ describe(
     }
 
     describe('stop', () => {
-      const trap = (sig: string) => `trap "exit 0" ${sig}; sleep 300 & wait`;
+      const trap = (sig: string) => `trap "exit 0" ${sig}; echo ready; sleep 300 & wait`;
       const stops: { name: string; args: string[]; code: number }[] = [
         // sleep as PID 1 ignores SIGTERM: SIGKILL after -t.
         {
@@ -131,7 +130,16 @@ describe(
           });
           await p.ok(['run', '-d', '--network', 'none', '--name', name, ...c.args]);
           await s.ok(['run', '-d', '--name', name, ...c.args]);
-          await sleep(300); // both shells install their traps
+          if (c.args.includes('-c')) {
+            // Stopped before its trap is set, a shell would die of the signal instead.
+            const ready = (logs: RunResult) => (logs.stdout.includes('ready') ? true : undefined);
+            await waitFor(`${name} to trap its signal under podman`, async () =>
+              ready(await p.ok(['logs', name])),
+            );
+            await waitFor(`${name} to trap its signal under skiff`, async () =>
+              ready(await s.ok(['logs', name])),
+            );
+          }
           await Promise.all([p.ok(['stop', '-t', '1', name]), s.ok(['stop', '-t', '1', name])]);
           const podmanCode = Number(
             (await p.ok(['inspect', '--format', '{{.State.ExitCode}}', name])).stdout.trim(),

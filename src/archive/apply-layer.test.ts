@@ -10,7 +10,6 @@ import {
   chunksOf,
   collect,
   exec,
-  isRoot,
   makeTree,
   snapshot,
   surroundings,
@@ -19,8 +18,9 @@ import {
 } from './layer-testing.js';
 import { packDir } from './pack-dir.js';
 import { readTar } from './tar-reader.js';
+import { needs } from '../util/test-requirements.js';
 
-const skip = !isRoot && 'needs root (devices, ownership, trusted.* xattrs)';
+const skip = needs('root');
 
 describe('applyLayer', { skip }, () => {
   let dir: string;

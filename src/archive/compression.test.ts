@@ -212,7 +212,7 @@ describe('zstd', () => {
     try {
       await assert.rejects(collect(compressZstd(chunks(text))), (err: unknown) => {
         assert.ok(err instanceof FailedPrecondition, String(err));
-        assert.equal(err.message, 'compress zstd: `zstd` not found: install the Debian package zstd');
+        assert.equal(err.message, 'compress zstd: `zstd` not installed (apt-get install zstd)');
         return true;
       });
     } finally {

@@ -9,6 +9,7 @@ import { Readable, addAbortSignal, pipeline } from 'node:stream';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { DataLoss, FailedPrecondition, InvalidArgument, SkiffError, errnoCode } from '../util/errors.js';
+import { PROGRAMS } from '../util/programs.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -210,7 +211,7 @@ export function compressZstd(
  * exit is DataLoss when decompressing (the input was bad) and an internal error otherwise.
  */
 async function* filter(
-  command: string,
+  command: 'zstd' | 'xz' | 'bzip2',
   args: string[],
   source: AsyncIterable<Buffer>,
   context: { verb: string; signal: AbortSignal | undefined },
@@ -254,7 +255,7 @@ async function* filter(
     if (spawnError !== undefined) {
       if (errnoCode(spawnError) === 'ENOENT') {
         throw new FailedPrecondition(
-          `${verb}: \`${command}\` not found: install the Debian package ${command}`,
+          `${verb}: \`${command}\` not installed (apt-get install ${PROGRAMS[command].package})`,
           {
             cause: spawnError,
           },

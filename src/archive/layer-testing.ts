@@ -11,7 +11,6 @@ import type { TarEntry } from './tar-header.js';
 import { writeTar } from './tar-writer.js';
 
 export const exec = promisify(execFile);
-export const isRoot = process.getuid?.() === 0;
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `skiff-${prefix}-`));

@@ -6,10 +6,11 @@ import { mknod } from '../sys/nodes.js';
 import { setXattr } from '../sys/xattr.js';
 import { InvalidArgument } from '../util/errors.js';
 import { applyLayer } from './apply-layer.js';
-import { chunksOf, collect, exec, isRoot, makeTree, snapshot, tempDir } from './layer-testing.js';
+import { chunksOf, collect, exec, makeTree, snapshot, tempDir } from './layer-testing.js';
 import { packDir } from './pack-dir.js';
 import { readTar } from './tar-reader.js';
 import type { TarEntry } from './tar-header.js';
+import { needs } from '../util/test-requirements.js';
 
 async function entriesOf(archive: Buffer): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
@@ -17,7 +18,7 @@ async function entriesOf(archive: Buffer): Promise<TarEntry[]> {
   return out;
 }
 
-describe('packDir', { skip: !isRoot && 'needs root (devices, ownership, trusted.* xattrs)' }, () => {
+describe('packDir', { skip: needs('root') }, () => {
   let dir: string;
   let tree: string;
   let upper: string;

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataLoss, NotFound } from '../util/errors.js';
 import { applyLayer } from './apply-layer.js';
-import { buildTar, chunksOf, collect, exec, isRoot, makeTree, sha256, tempDir } from './layer-testing.js';
+import { buildTar, chunksOf, collect, exec, makeTree, sha256, tempDir } from './layer-testing.js';
 import { TarSplitWriter, reassembleTar } from './tar-split.js';
+import { needs } from '../util/test-requirements.js';
 
-describe('tar-split', { skip: !isRoot && 'needs root (devices, ownership, trusted.* xattrs)' }, () => {
+describe('tar-split', { skip: needs('root') }, () => {
   let dir: string;
   let count = 0;
 

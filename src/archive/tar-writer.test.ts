@@ -12,9 +12,9 @@ import { DataLoss, InvalidArgument } from '../util/errors.js';
 import { encodeHeader, paddingFor, type TarEntry } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 import { writeTar, type WriteEntry } from './tar-writer.js';
+import { needs } from '../util/test-requirements.js';
 
 const exec = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
 
 const MTIME = 1_700_000_000;
 const random = randomBytes(300_000 + 17);
@@ -76,76 +76,72 @@ async function getxattr(path: string, name: string): Promise<Buffer> {
   return Buffer.from(stdout, 'hex');
 }
 
-describe(
-  'writeTar → GNU tar',
-  { skip: !isRoot && 'needs root (devices, ownership, trusted.* xattrs)' },
-  () => {
-    let dir: string;
-    let archive: string;
-    let dest: string;
+describe('writeTar → GNU tar', { skip: needs('root') }, () => {
+  let dir: string;
+  let archive: string;
+  let dest: string;
 
-    before(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'skiff-tar-writer-'));
-      archive = join(dir, 'out.tar');
-      dest = join(dir, 'x');
-      await pipeline(writeTar(entries), createWriteStream(archive));
-      await exec('mkdir', [dest]);
-      await exec('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', archive, '-C', dest]);
-    });
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'skiff-tar-writer-'));
+    archive = join(dir, 'out.tar');
+    dest = join(dir, 'x');
+    await pipeline(writeTar(entries), createWriteStream(archive));
+    await exec('mkdir', [dest]);
+    await exec('tar', ['--xattrs', '--xattrs-include=*', '--numeric-owner', '-xpf', archive, '-C', dest]);
+  });
 
-    after(async () => {
-      if (dir) await rm(dir, { recursive: true, force: true });
-    });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
-    test('tar -tvf lists every entry without warnings', async () => {
-      const { stdout, stderr } = await exec('tar', ['--xattrs', '-tvvf', archive]);
-      assert.equal(stderr, '');
-      const names = stdout.split('\n').filter((line) => /^[-dlhcbp]/.test(line));
-      assert.equal(names.length, entries.length);
-      assert.match(stdout, /ユーザー/);
-    });
+  test('tar -tvf lists every entry without warnings', async () => {
+    const { stdout, stderr } = await exec('tar', ['--xattrs', '-tvvf', archive]);
+    assert.equal(stderr, '');
+    const names = stdout.split('\n').filter((line) => /^[-dlhcbp]/.test(line));
+    assert.equal(names.length, entries.length);
+    assert.match(stdout, /ユーザー/);
+  });
 
-    test('files, modes, owners and times', async () => {
-      for (const { entry: e, body } of entries) {
-        if (e.type === 'hardlink') continue;
-        const path = join(dest, e.name);
-        const st = await lstat(path);
-        assert.equal(st.mode & 0o7777, e.mode, `${e.name} mode`);
-        if (e.type === 'symlink') {
-          assert.ok(st.isSymbolicLink(), e.name);
-          assert.equal(await readlink(path), e.linkname);
-          continue;
-        }
-        assert.equal(st.uid, e.uid, `${e.name} uid`);
-        assert.equal(st.gid, e.gid, `${e.name} gid`);
-        assert.equal(st.mtimeMs / 1000, Math.floor(e.mtime), `${e.name} mtime`);
-        if (e.type === 'file') {
-          assert.ok(st.isFile(), e.name);
-          assert.deepEqual(await readFile(path), body);
-        }
-        if (e.type === 'dir') assert.ok(st.isDirectory(), e.name);
-        if (e.type === 'fifo') assert.ok(st.isFIFO(), e.name);
-        if (e.type === 'char' || e.type === 'block') {
-          assert.ok(e.type === 'char' ? st.isCharacterDevice() : st.isBlockDevice(), e.name);
-          const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
-          const minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & ~0xffn));
-          assert.deepEqual([major, minor], [e.devmajor, e.devminor], e.name);
-        }
+  test('files, modes, owners and times', async () => {
+    for (const { entry: e, body } of entries) {
+      if (e.type === 'hardlink') continue;
+      const path = join(dest, e.name);
+      const st = await lstat(path);
+      assert.equal(st.mode & 0o7777, e.mode, `${e.name} mode`);
+      if (e.type === 'symlink') {
+        assert.ok(st.isSymbolicLink(), e.name);
+        assert.equal(await readlink(path), e.linkname);
+        continue;
       }
-    });
+      assert.equal(st.uid, e.uid, `${e.name} uid`);
+      assert.equal(st.gid, e.gid, `${e.name} gid`);
+      assert.equal(st.mtimeMs / 1000, Math.floor(e.mtime), `${e.name} mtime`);
+      if (e.type === 'file') {
+        assert.ok(st.isFile(), e.name);
+        assert.deepEqual(await readFile(path), body);
+      }
+      if (e.type === 'dir') assert.ok(st.isDirectory(), e.name);
+      if (e.type === 'fifo') assert.ok(st.isFIFO(), e.name);
+      if (e.type === 'char' || e.type === 'block') {
+        assert.ok(e.type === 'char' ? st.isCharacterDevice() : st.isBlockDevice(), e.name);
+        const major = Number((BigInt(st.rdev) >> 8n) & 0xfffn);
+        const minor = Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & ~0xffn));
+        assert.deepEqual([major, minor], [e.devmajor, e.devminor], e.name);
+      }
+    }
+  });
 
-    test('hardlinks share the inode', async () => {
-      const [a, b] = await Promise.all([lstat(join(dest, 'd/hard')), lstat(join(dest, 'd/hello.txt'))]);
-      assert.equal(a.ino, b.ino);
-    });
+  test('hardlinks share the inode', async () => {
+    const [a, b] = await Promise.all([lstat(join(dest, 'd/hard')), lstat(join(dest, 'd/hello.txt'))]);
+    assert.equal(a.ino, b.ino);
+  });
 
-    test('xattrs are binary-safe', async () => {
-      assert.deepEqual(await getxattr(join(dest, 'd/opaque'), 'trusted.overlay.opaque'), Buffer.from('y'));
-      assert.deepEqual(await getxattr(join(dest, 'd/xattrs'), 'user.binary'), binaryXattr);
-      assert.deepEqual(await getxattr(join(dest, 'd/xattrs'), 'user.text'), Buffer.from('hello world'));
-    });
-  },
-);
+  test('xattrs are binary-safe', async () => {
+    assert.deepEqual(await getxattr(join(dest, 'd/opaque'), 'trusted.overlay.opaque'), Buffer.from('y'));
+    assert.deepEqual(await getxattr(join(dest, 'd/xattrs'), 'user.binary'), binaryXattr);
+    assert.deepEqual(await getxattr(join(dest, 'd/xattrs'), 'user.text'), Buffer.from('hello world'));
+  });
+});
 
 describe('writeTar', () => {
   test('reads back through readTar', async () => {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { FailedPrecondition, InvalidArgument, NotFound } from '../util/errors.js';
+import { programPath } from '../util/programs.js';
 import { spawnSync } from 'node:child_process';
 import { secureJoin } from '../runtime/in-root.js';
 import type { Mount } from './dockerfile/instructions/types.js';
@@ -489,7 +490,7 @@ function secretMount(
 
 /** `cp -a`: modes, owners, links and times kept. */
 function copyTree(from: string, to: string): void {
-  const r = spawnSync('cp', ['-a', '--', from, to], { encoding: 'utf8' });
+  const r = spawnSync(programPath('cp'), ['-a', '--', from, to], { encoding: 'utf8' });
   if (r.status !== 0)
     throw new FailedPrecondition(`copy \`${from}\`: ${r.stderr.trim() || `cp exited ${r.status}`}`);
 }

@@ -7,6 +7,7 @@ import { tarArchive } from '../build/add-source.js';
 import type { Engine } from '../engine.js';
 import type { BuildEvent } from '../build/execute.js';
 import { InvalidArgument } from '../util/errors.js';
+import { programPath } from '../util/programs.js';
 import { bool, list, needArgs, parseArgs, str } from './args.js';
 import { TtyProgress } from './build-progress.js';
 import type { Output } from './output.js';
@@ -64,7 +65,9 @@ async function contextFromStdin(): Promise<{ dir: string; context: string; docke
       return { dir, context, dockerfile: fs.readFileSync(input, 'utf8') };
     }
     // GNU tar skips members whose names climb out with `..` and strips leading slashes.
-    const r = spawnSync('tar', ['-x', '-f', input, '-C', context, '--no-same-owner'], { encoding: 'utf8' });
+    const r = spawnSync(programPath('tar'), ['-x', '-f', input, '-C', context, '--no-same-owner'], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) {
       throw new InvalidArgument(
         `build: the context on stdin: ${r.stderr.trim().split('\n').pop() ?? `tar exited ${r.status}`}`,

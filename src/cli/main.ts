@@ -128,6 +128,7 @@ System:
   system prune                    remove untagged images, unreferenced data and temp files
   system reset -f                 remove everything: containers, networks, volumes, images, the store
   system boot                     start the containers whose restart policy wants them running (at boot)
+  system info [--format json]     the store, the OCI runtime containers get, where each program skiff runs is
 
 Registry server (never opens the store; its own --root):
   registry serve --addr HOST:PORT --root DIR   serve the distribution API (--htpasswd FILE, --tls-cert C --tls-key K,

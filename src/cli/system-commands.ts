@@ -1,4 +1,4 @@
-/** `skiff system check|prune|reset|boot`. */
+/** `skiff system check|prune|reset|boot|info`. */
 import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { humanSize } from '../util/format.js';
@@ -11,7 +11,8 @@ export async function systemCommand(engine: Engine, argv: string[], out: Output)
   if (verb === 'prune') return prune(engine, rest, out);
   if (verb === 'reset') return reset(engine, rest, out);
   if (verb === 'boot') return boot(engine, rest, out);
-  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check, prune, reset or boot)`, {
+  if (verb === 'info') return info(engine, rest, out);
+  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check, prune, reset, boot or info)`, {
     code: 'USAGE',
   });
 }
@@ -56,6 +57,36 @@ async function prune(engine: Engine, argv: string[], out: Output): Promise<numbe
     `Removed ${result.images.length} images, ${result.layers.length} layers, ${result.blobs.length} blobs, ${result.tempFiles} temp files\n`,
   );
   out.stdout(`Total reclaimed space: ${humanSize(result.bytesFreed)} (${result.bytesFreed} bytes)\n`);
+  return 0;
+}
+
+function info(engine: Engine, argv: string[], out: Output): number {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'format', kind: 'string' },
+      { name: 'runtime', kind: 'string' },
+    ],
+    'system info',
+  );
+  needArgs(p, 'system info', 0, 0, '[--runtime crun|runc] [--format json]');
+  const format = str(p, 'format');
+  if (format !== undefined && format !== 'json') {
+    throw new InvalidArgument(`system info: --format \`${format}\` is not supported (json)`, {
+      code: 'USAGE',
+    });
+  }
+  const i = engine.info({ runtime: str(p, 'runtime') });
+  if (format === 'json') {
+    out.stdout(`${JSON.stringify(i, null, 2)}\n`);
+    return 0;
+  }
+  out.stdout(`store:    ${i.root}\nruntime:  ${i.runtime.name} (${i.runtime.path})\n`);
+  if (i.runtime.notice !== null) out.stdout(`          ${i.runtime.notice}\n`);
+  out.stdout(`cgroups:  ${i.cgroups}\nkernel:   ${i.kernel}\nprograms:\n`);
+  for (const [name, file] of Object.entries(i.programs)) {
+    out.stdout(`  ${name.padEnd(8)} ${file ?? 'missing'}\n`);
+  }
   return 0;
 }
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FailedPrecondition, Unavailable } from '../util/errors.js';
+import { programPath } from '../util/programs.js';
 import { ProxyApi } from './haproxy-api.js';
 
 export interface Frontend {
@@ -168,16 +169,7 @@ export class Proxy {
 }
 
 export function haproxyBinary(): string {
-  for (const dir of (process.env['PATH'] ?? '/usr/sbin:/usr/bin').split(':')) {
-    const candidate = path.join(dir, 'haproxy');
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new FailedPrecondition(
-    'deploy: HAProxy is not installed (no `haproxy` on PATH; apt-get install haproxy)',
-    {
-      code: 'PROXY_MISSING',
-    },
-  );
+  return programPath('haproxy');
 }
 
 /**

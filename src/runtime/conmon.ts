@@ -9,8 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { FailedPrecondition, SkiffError } from '../util/errors.js';
-
-export const CONMON = '/usr/bin/conmon';
+import { programPath } from '../util/programs.js';
 
 export interface ConmonOptions {
   id: string;
@@ -78,11 +77,8 @@ export function conmonArgs(o: ConmonOptions): string[] {
 
 /** Creates the container (runtime `create` under conmon); resolves to its pid and conmon's. */
 export async function createContainer(o: ConmonOptions): Promise<{ pid: number; conmonPid: number }> {
-  if (!fs.existsSync(CONMON)) {
-    throw new FailedPrecondition(`run conmon: \`${CONMON}\` not found; install the Debian package conmon`);
-  }
   fs.mkdirSync(o.exitDir, { recursive: true });
-  const child = spawn(CONMON, conmonArgs(o), {
+  const child = spawn(programPath('conmon'), conmonArgs(o), {
     cwd: o.bundle,
     stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
     env: {

@@ -9,8 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { umount } from '../sys/mount.js';
-import { isRoot, tempDir } from './bundle-testing.js';
+import { tempDir } from './bundle-testing.js';
 import { cgroupV1Mounts, chooseRuntime, hybridControllers } from './oci-runtime.js';
+import { needs } from '../util/test-requirements.js';
 
 let dir: string;
 let bin: string;
@@ -105,7 +106,7 @@ describe('chooseRuntime', () => {
 
   test(
     'hybrid as root: the documented mount is made, once, and crun is chosen',
-    { skip: !isRoot && 'needs root' },
+    { skip: needs('root') },
     () => {
       const root = fakeCgroups('fix', 'hugetlb\n');
       const target = path.join(root, 'hugetlb');
@@ -124,7 +125,7 @@ describe('chooseRuntime', () => {
     },
   );
 
-  test('hybrid as root, fix fails: runc with a notice', { skip: !isRoot && 'needs root' }, () => {
+  test('hybrid as root, fix fails: runc with a notice', { skip: needs('root') }, () => {
     const choice = chooseRuntime(undefined, opts(fakeCgroups('badctl', 'nosuchcontroller')));
     assert.equal(choice.name, 'runc');
     assert.match(choice.notice!, /nosuchcontroller/);

@@ -13,6 +13,7 @@ import path from 'node:path';
 
 import { mount } from '../sys/mount.js';
 import { errnoCode, FailedPrecondition, InvalidArgument } from '../util/errors.js';
+import { findProgram, programSearchPath, PROGRAMS } from '../util/programs.js';
 
 export type RuntimeName = 'crun' | 'runc';
 
@@ -34,15 +35,11 @@ export interface ChooseRuntimeOptions {
   mountInfo?: string;
 }
 
-const PACKAGES: Record<RuntimeName, string> = { crun: 'crun', runc: 'runc' };
-
-const STANDARD_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-
 export function chooseRuntime(preference?: string, options: ChooseRuntimeOptions = {}): RuntimeChoice {
   if (preference !== undefined && preference !== 'crun' && preference !== 'runc') {
     throw new InvalidArgument(`choose runtime \`${preference}\`: unknown runtime (use crun or runc)`);
   }
-  const dirs = options.searchPath ?? searchDirs();
+  const dirs = options.searchPath ?? programSearchPath();
   if (preference === 'runc') return { name: 'runc', path: requireBinary('runc', dirs) };
 
   const crun = requireBinary('crun', dirs);
@@ -66,7 +63,7 @@ export function chooseRuntime(preference?: string, options: ChooseRuntimeOptions
   const why = `cgroup v2 holds controllers crun 1.8.1 cannot use (${blocking.join(', ')}) and ${failure}`;
   // An explicit --runtime crun is a request we cannot honour; only the default may change.
   if (preference === 'crun') throw new FailedPrecondition(`use runtime \`crun\`: ${why}`);
-  const runc = findBinary('runc', dirs);
+  const runc = findProgram('runc', dirs);
   if (runc === undefined) {
     throw new FailedPrecondition(
       `use runtime \`crun\`: ${why}, and runc is not installed (apt-get install runc)`,
@@ -127,29 +124,11 @@ function unescapeMountInfo(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
-function searchDirs(): string[] {
-  const fromEnv = (process.env.PATH ?? '').split(':').filter((d) => d !== '');
-  return [...new Set([...fromEnv, ...STANDARD_DIRS])];
-}
-
-function findBinary(name: string, dirs: string[]): string | undefined {
-  for (const dir of dirs) {
-    const candidate = path.resolve(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      if (fs.statSync(candidate).isFile()) return candidate;
-    } catch {
-      // Not here; keep looking.
-    }
-  }
-  return undefined;
-}
-
 function requireBinary(name: RuntimeName, dirs: string[]): string {
-  const found = findBinary(name, dirs);
+  const found = findProgram(name, dirs);
   if (found === undefined) {
     throw new FailedPrecondition(
-      `find runtime \`${name}\`: not installed (apt-get install ${PACKAGES[name]})`,
+      `find runtime \`${name}\`: not installed (apt-get install ${PROGRAMS[name].package})`,
       { code: 'RUNTIME_MISSING' },
     );
   }

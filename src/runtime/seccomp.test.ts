@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { BUSYBOX, isRoot, makeBusyboxRootfs, runBundle, tempDir, uniqueId } from './bundle-testing.js';
+import { makeBusyboxRootfs, runBundle, tempDir, uniqueId } from './bundle-testing.js';
 import { DEFAULT_CAPABILITIES } from './capabilities.js';
 import { chooseRuntime } from './oci-runtime.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from './seccomp.js';
 import { precompileSeccomp, SECCOMP_BPF_ANNOTATION, seccompBpfAnnotation } from './seccomp-cache.js';
 import { buildSpec } from './spec.js';
+import { needs, unmet } from '../util/test-requirements.js';
 
 const PROFILE: SeccompProfile = {
   defaultAction: 'SCMP_ACT_ERRNO',
@@ -112,7 +113,7 @@ describe('profile filtering as containers/common setupSeccomp', () => {
 
 describe(
   'the Debian profile for the default capabilities (runtime-facts §5)',
-  { skip: !fs.existsSync('/usr/share/containers/seccomp.json') && 'containers-common not installed' },
+  { skip: needs('/usr/share/containers/seccomp.json') },
   () => {
     test('19 rule groups: 379 distinct names allowed, 51 refused with EPERM, ENOSYS for the unknown', () => {
       const s = defaultSeccomp([...DEFAULT_CAPABILITIES]);
@@ -143,7 +144,7 @@ describe(
 
 describe(
   'precompiled BPF for crun (runtime-facts §4.2)',
-  { skip: !isRoot ? 'needs root' : !BUSYBOX ? 'needs busybox-static' : undefined },
+  { skip: needs('root', 'busybox', 'crun', 'pgrep') },
   () => {
     let dir: string;
     let cache: string;
@@ -160,11 +161,9 @@ describe(
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     test('compiles once, by a throwaway crun create, and serves the cache afterwards', async (t) => {
-      if (!crun) return t.skip('crun cannot run on this host');
+      if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
       const section = defaultSeccomp([...DEFAULT_CAPABILITIES]);
-      const started = performance.now();
       const bpf = await seccompBpfAnnotation(cache, section, { runtimePath: crun });
-      t.diagnostic(`first compile ${(performance.now() - started).toFixed(1)} ms`);
       const program = Buffer.from(bpf, 'base64');
       assert.ok(program.length > 0 && program.length % 8 === 0, `${program.length} bytes of sock_filter`);
       const files = fs.readdirSync(cache);
@@ -183,7 +182,7 @@ describe(
     });
 
     test('crun loads the annotation instead of compiling linux.seccomp', async (t) => {
-      if (!crun) return t.skip('crun cannot run on this host');
+      if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
       // A profile that refuses mkdir, given only as the annotation, beside the default section.
       const denyMkdir: SeccompSection = {
         defaultAction: 'SCMP_ACT_ALLOW',
@@ -212,7 +211,7 @@ describe(
     });
 
     test('precompileSeccomp: crun gets the annotation, runc does not, a failure changes nothing', async (t) => {
-      if (!crun) return t.skip('crun cannot run on this host');
+      if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
       const spec = () => ({
         linux: { seccomp: defaultSeccomp([...DEFAULT_CAPABILITIES]) },
         annotations: { a: 'b' },
@@ -245,38 +244,6 @@ describe(
       );
       assert.equal(errors.length, 1);
       assert.deepEqual(Object.keys(broken), ['linux']);
-    });
-
-    test('measured: crun run of `true`, profile compiled vs precompiled', async (t) => {
-      if (!crun) return t.skip('crun cannot run on this host');
-      const section = defaultSeccomp([...DEFAULT_CAPABILITIES]);
-      const bpf = await seccompBpfAnnotation(cache, section, { runtimePath: crun });
-      const time = (annotations: Record<string, string>) => {
-        const samples: number[] = [];
-        for (let i = 0; i < 5; i++) {
-          const id = uniqueId();
-          const spec = buildSpec({
-            id,
-            rootfs,
-            image: { Cmd: ['true'] },
-            hostname: 'h',
-            network: { kind: 'new' },
-            cgroupsPath: `/${id}`,
-            annotations,
-          });
-          const started = performance.now();
-          const r = runBundle(crun!, path.join(dir, 'timed'), id, spec);
-          samples.push(performance.now() - started);
-          assert.equal(r.status, 0, r.stderr);
-        }
-        return samples.sort((a, b) => a - b)[2]!;
-      };
-      const compiled = time({});
-      const precompiled = time({ [SECCOMP_BPF_ANNOTATION]: bpf });
-      // A timing never fails a test (STYLE.md); it is reported.
-      t.diagnostic(
-        `median crun run (incl. delete): compiled ${compiled.toFixed(1)} ms, precompiled ${precompiled.toFixed(1)} ms`,
-      );
     });
   },
 );

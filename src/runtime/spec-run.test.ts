@@ -9,20 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { allCapabilities, capabilityMask } from './capabilities.js';
-import {
-  BUSYBOX,
-  isRoot,
-  makeBusyboxRootfs,
-  runBundle,
-  tempDir,
-  uniqueId,
-  type RunResult,
-} from './bundle-testing.js';
+import { makeBusyboxRootfs, runBundle, tempDir, uniqueId, type RunResult } from './bundle-testing.js';
 import { chooseRuntime, type RuntimeChoice } from './oci-runtime.js';
 import { hostRlimits } from './rlimits.js';
 import { buildSpec, type SpecInput } from './spec.js';
+import { needs, unmet } from '../util/test-requirements.js';
 
-const why = !isRoot ? 'needs root' : !BUSYBOX ? 'needs busybox-static' : undefined;
+const why = needs('root', 'busybox', 'crun', 'runc');
 
 /** Prints `@key=value` lines the test reads back; every probe states its own outcome. */
 const PROBE = [
@@ -100,7 +93,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
   for (const name of ['crun', 'runc'] as const) {
     test(`${name}: default confinement, read-only root, memory, pids and clamped nofile`, (t) => {
       const runtime = name === 'crun' ? crun?.path : chooseRuntime('runc').path;
-      if (!runtime) return t.skip('crun cannot run on this host (chooseRuntime fell back to runc)');
+      if (!runtime) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
       const spec = input({
         readOnly: true,
         memory: 64 * 1024 * 1024,
@@ -131,7 +124,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
   }
 
   test('crun: -u app, -w created for the user, env precedence, --cap-drop ALL --cap-add NET_BIND_SERVICE', (t) => {
-    if (!crun) return t.skip('crun cannot run on this host');
+    if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
     const spec = input({
       image: {
         Cmd: ['sh', '-c', PROBE],
@@ -176,7 +169,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
   });
 
   test('crun: --privileged has every capability, no seccomp, and may mount', (t) => {
-    if (!crun) return t.skip('crun cannot run on this host');
+    if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
     const r = run(crun.path, input({ privileged: true }));
     assert.equal(r.status, 0, r.stderr);
     const f = facts(r);
@@ -186,7 +179,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
   });
 
   test('MACHINE.md trap 1 is real: an unclamped hard nofile above the caller’s fails', (t) => {
-    if (!crun) return t.skip('crun cannot run on this host');
+    if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
     const hard = hostRlimits().get('nofile')!.hard;
     if (hard >= 1048576) return t.skip(`this host allows nofile ${hard}; nothing to clamp`);
     const spec = input({ image: { Cmd: ['true'] } });

@@ -7,10 +7,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { umount } from '../sys/mount.js';
 import { InvalidArgument } from '../util/errors.js';
-import { GROUP, isRoot, makeBusyboxRootfs, PASSWD, tempDir, uniqueId, BUSYBOX } from './bundle-testing.js';
+import { GROUP, isRoot, makeBusyboxRootfs, PASSWD, tempDir, uniqueId } from './bundle-testing.js';
 import { DEFAULT_CAPABILITIES } from './capabilities.js';
 import { parseProcLimits } from './rlimits.js';
 import { buildSpec, DEFAULT_PATH, environment, parseSignal, processArgs, type SpecInput } from './spec.js';
+import { needs } from '../util/test-requirements.js';
 
 const LIMITS = parseProcLimits(
   [
@@ -357,13 +358,7 @@ describe('annotations and signals', () => {
 describe(
   'same defaults as Podman',
   {
-    skip: !isRoot
-      ? 'needs root'
-      : !hasPodman()
-        ? 'podman is not installed'
-        : !BUSYBOX
-          ? 'needs busybox-static'
-          : undefined,
+    skip: needs('root', 'podman', 'busybox'),
   },
   () => {
     let work: string;
@@ -483,10 +478,6 @@ function removePodmanCgroups(): number {
     }
   }
   return left;
-}
-
-function hasPodman(): boolean {
-  return spawnSync('podman', ['--version']).status === 0;
 }
 
 test('bundle helper ids are unique', () => assert.notEqual(uniqueId(), uniqueId()));

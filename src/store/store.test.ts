@@ -10,8 +10,8 @@ import { Store } from './store.js';
 import { checkStore } from './check.js';
 import { collectGarbage } from './gc.js';
 import { openDatabase, schemaVersion } from './database.js';
+import { needs } from '../util/test-requirements.js';
 
-const isRoot = process.getuid?.() === 0;
 let root: string;
 let store: Store;
 
@@ -64,36 +64,29 @@ test('sha512 digests are accepted', async () => {
   assert.ok(fs.existsSync(path.join(store.paths.blobs, 'sha512', digest.slice(7))));
 });
 
-test(
-  'a layer unpacks once and rebuilds its exact tar',
-  { skip: !isRoot && 'needs root (chown, mknod)' },
-  async () => {
-    const tar = gnuTar();
-    const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
-    const layer = await store.layers.unpack(chunks(tar, 777));
-    assert.equal(layer.diffId, diffId);
-    assert.equal(layer.size, tar.length);
-    assert.equal(layer.created, true);
-    assert.equal(
-      fs.readFileSync(path.join(store.layers.diffDir(diffId), 'etc', 'hostname'), 'utf8'),
-      'box\n',
-    );
-    const rebuilt: Buffer[] = [];
-    for await (const chunk of store.layers.tar(diffId)) rebuilt.push(chunk);
-    assert.ok(Buffer.concat(rebuilt).equals(tar), 'byte-identical tar');
-    assert.deepEqual(await store.layers.verify(diffId), { ok: true });
+test('a layer unpacks once and rebuilds its exact tar', { skip: needs('root') }, async () => {
+  const tar = gnuTar();
+  const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+  const layer = await store.layers.unpack(chunks(tar, 777));
+  assert.equal(layer.diffId, diffId);
+  assert.equal(layer.size, tar.length);
+  assert.equal(layer.created, true);
+  assert.equal(fs.readFileSync(path.join(store.layers.diffDir(diffId), 'etc', 'hostname'), 'utf8'), 'box\n');
+  const rebuilt: Buffer[] = [];
+  for await (const chunk of store.layers.tar(diffId)) rebuilt.push(chunk);
+  assert.ok(Buffer.concat(rebuilt).equals(tar), 'byte-identical tar');
+  assert.deepEqual(await store.layers.verify(diffId), { ok: true });
 
-    const again = await store.layers.unpack(chunks(tar));
-    assert.equal(again.created, false);
-    assert.deepEqual(fs.readdirSync(store.paths.tmp), []);
+  const again = await store.layers.unpack(chunks(tar));
+  assert.equal(again.created, false);
+  assert.deepEqual(fs.readdirSync(store.paths.tmp), []);
 
-    fs.writeFileSync(path.join(store.layers.diffDir(diffId), 'etc', 'hostname'), 'BOX\n');
-    const verdict = await store.layers.verify(diffId);
-    assert.equal(verdict.ok, false);
-  },
-);
+  fs.writeFileSync(path.join(store.layers.diffDir(diffId), 'etc', 'hostname'), 'BOX\n');
+  const verdict = await store.layers.verify(diffId);
+  assert.equal(verdict.ok, false);
+});
 
-test('a layer with an unexpected diff ID is not kept', { skip: !isRoot && 'needs root' }, async () => {
+test('a layer with an unexpected diff ID is not kept', { skip: needs('root') }, async () => {
   const tar = gnuTar();
   await assert.rejects(
     store.layers.unpack(chunks(tar), { expectDiffId: digestOf('other') }),
@@ -103,32 +96,28 @@ test('a layer with an unexpected diff ID is not kept', { skip: !isRoot && 'needs
   assert.deepEqual(fs.readdirSync(store.paths.tmp), []);
 });
 
-test(
-  'check finds a damaged blob; gc removes what nothing references',
-  { skip: !isRoot && 'needs root' },
-  async () => {
-    const kept = await store.content.writeBytes(Buffer.from('{"unreferenced":true}'));
-    let report = await checkStore(store);
-    assert.deepEqual(report.problems, []);
-    assert.equal(report.garbage.unreferencedBlobs, 1);
+test('check finds a damaged blob; gc removes what nothing references', { skip: needs('root') }, async () => {
+  const kept = await store.content.writeBytes(Buffer.from('{"unreferenced":true}'));
+  let report = await checkStore(store);
+  assert.deepEqual(report.problems, []);
+  assert.equal(report.garbage.unreferencedBlobs, 1);
 
-    fs.writeFileSync(store.content.path(kept.digest), 'tampered');
-    report = await checkStore(store);
-    assert.equal(report.problems.length, 1);
-    assert.match(report.problems[0]!, /content has digest/);
+  fs.writeFileSync(store.content.path(kept.digest), 'tampered');
+  report = await checkStore(store);
+  assert.equal(report.problems.length, 1);
+  assert.match(report.problems[0]!, /content has digest/);
 
-    const layer = await store.layers.unpack(chunks(gnuTar()));
-    store.meta.addLayer(layer);
-    fs.writeFileSync(path.join(store.paths.tmp, 'blob-leftover'), 'x');
-    const result = collectGarbage(store, { dangling: true, temp: true });
-    assert.deepEqual(result.blobs, [kept.digest]);
-    assert.deepEqual(result.layers, [layer.diffId]);
-    assert.equal(result.tempFiles, 1);
-    assert.ok(result.bytesFreed > 300_000);
-    assert.deepEqual([...store.layers.list()], []);
-    assert.deepEqual([...store.content.list()], []);
-  },
-);
+  const layer = await store.layers.unpack(chunks(gnuTar()));
+  store.meta.addLayer(layer);
+  fs.writeFileSync(path.join(store.paths.tmp, 'blob-leftover'), 'x');
+  const result = collectGarbage(store, { dangling: true, temp: true });
+  assert.deepEqual(result.blobs, [kept.digest]);
+  assert.deepEqual(result.layers, [layer.diffId]);
+  assert.equal(result.tempFiles, 1);
+  assert.ok(result.bytesFreed > 300_000);
+  assert.deepEqual([...store.layers.list()], []);
+  assert.deepEqual([...store.content.list()], []);
+});
 
 test('migrations run once and the schema version is recorded', () => {
   const file = path.join(root, 'again.db');

@@ -8,40 +8,35 @@ import { getXattr, listXattrs, readXattrs, setXattr } from './xattr.js';
 import { majorOf, makedev, minorOf, mknod } from './nodes.js';
 import { tryLock } from './flock.js';
 import { mount, umount } from './mount.js';
-
-const isRoot = process.getuid?.() === 0;
+import { needs } from '../util/test-requirements.js';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sys-'));
 }
 
-test(
-  'xattrs round-trip binary values, on the link itself',
-  { skip: !isRoot && 'needs root for trusted.*' },
-  () => {
-    const dir = tempDir();
-    try {
-      const file = path.join(dir, 'f');
-      fs.writeFileSync(file, 'x');
-      const value = Buffer.from([0, 1, 0xff, 0x3d, 0]);
-      setXattr(file, 'trusted.overlay.opaque', Buffer.from('y'));
-      setXattr(file, 'user.bin', value);
-      assert.deepEqual(getXattr(file, 'user.bin'), value);
-      assert.equal(getXattr(file, 'user.absent'), undefined);
-      assert.deepEqual(listXattrs(file).sort(), ['trusted.overlay.opaque', 'user.bin']);
-      assert.equal(readXattrs(file).get('trusted.overlay.opaque')?.toString(), 'y');
-      fs.symlinkSync('f', path.join(dir, 'l'));
-      setXattr(path.join(dir, 'l'), 'trusted.skiff', Buffer.from('link'));
-      assert.equal(getXattr(file, 'trusted.skiff'), undefined);
-      const big = Buffer.alloc(3000, 7);
-      setXattr(file, 'user.big', big);
-      assert.deepEqual(getXattr(file, 'user.big'), big);
-      assert.throws(() => getXattr(path.join(dir, 'missing'), 'user.x'), /lgetxattr `.*missing`: ENOENT/);
-    } finally {
-      fs.rmSync(dir, { recursive: true });
-    }
-  },
-);
+test('xattrs round-trip binary values, on the link itself', { skip: needs('root') }, () => {
+  const dir = tempDir();
+  try {
+    const file = path.join(dir, 'f');
+    fs.writeFileSync(file, 'x');
+    const value = Buffer.from([0, 1, 0xff, 0x3d, 0]);
+    setXattr(file, 'trusted.overlay.opaque', Buffer.from('y'));
+    setXattr(file, 'user.bin', value);
+    assert.deepEqual(getXattr(file, 'user.bin'), value);
+    assert.equal(getXattr(file, 'user.absent'), undefined);
+    assert.deepEqual(listXattrs(file).sort(), ['trusted.overlay.opaque', 'user.bin']);
+    assert.equal(readXattrs(file).get('trusted.overlay.opaque')?.toString(), 'y');
+    fs.symlinkSync('f', path.join(dir, 'l'));
+    setXattr(path.join(dir, 'l'), 'trusted.skiff', Buffer.from('link'));
+    assert.equal(getXattr(file, 'trusted.skiff'), undefined);
+    const big = Buffer.alloc(3000, 7);
+    setXattr(file, 'user.big', big);
+    assert.deepEqual(getXattr(file, 'user.big'), big);
+    assert.throws(() => getXattr(path.join(dir, 'missing'), 'user.x'), /lgetxattr `.*missing`: ENOENT/);
+  } finally {
+    fs.rmSync(dir, { recursive: true });
+  }
+});
 
 test('makedev matches the kernel layout', () => {
   assert.equal(makedev(1, 3), 259n);
@@ -49,7 +44,7 @@ test('makedev matches the kernel layout', () => {
   assert.equal(minorOf(makedev(259, 70000)), 70000);
 });
 
-test('mknod makes char devices and fifos', { skip: !isRoot && 'needs root' }, () => {
+test('mknod makes char devices and fifos', { skip: needs('root') }, () => {
   const dir = tempDir();
   try {
     mknod(path.join(dir, 'null'), 'char', 0o666, 1, 3);
@@ -99,7 +94,7 @@ test('flock excludes another process and is dropped when it dies', async () => {
   }
 });
 
-test('mount and umount a tmpfs', { skip: !isRoot && 'needs root' }, () => {
+test('mount and umount a tmpfs', { skip: needs('root') }, () => {
   const dir = tempDir();
   try {
     mount({ source: 'skiff-test', target: dir, fstype: 'tmpfs', data: 'size=1m' });

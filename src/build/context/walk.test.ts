@@ -6,6 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { walkContext } from './walk.js';
+import { unmet } from '../../util/test-requirements.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -109,10 +110,7 @@ test('missing context and bad patterns are one-line errors naming the input', as
 
 test('an unreadable file or directory names its path (run as an unprivileged user)', (t) => {
   // root reads anything, so the check runs in a child with uid/gid nobody.
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root to switch to an unprivileged user');
-    return;
-  }
+  if (process.getuid?.() !== 0) return unmet(t, 'root, to switch to an unprivileged user');
   const root = makeContext({ 'x/y': 'secret', 'ok/z': '', 'locked/inner': '' });
   fs.chmodSync(root, 0o755);
   fs.chmodSync(path.join(root, 'x/y'), 0o000);
@@ -130,8 +128,7 @@ test('an unreadable file or directory names its path (run as an unprivileged use
     encoding: 'utf8',
   });
   if (res.stderr.includes('EACCES') && res.stdout === '') {
-    t.skip(`the compiled tests are not readable by nobody: ${res.stderr.split('\n')[0]}`);
-    return;
+    return unmet(t, `the compiled tests readable by nobody: ${res.stderr.split('\n')[0]}`);
   }
   assert.deepEqual(res.stdout.trim().split('\n'), [
     'build context `x/y`: permission denied',

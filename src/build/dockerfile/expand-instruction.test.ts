@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expandInstruction } from './expand-instruction.js';
-import { parseInstructions } from './instructions.js';
+import { parseInstructions, type Instruction } from './instructions.js';
+import { DockerfileError } from './node.js';
 
 test('expandInstruction expands the fields the reference lists, and not RUN commands', () => {
   const { instructions } = parseInstructions(
@@ -90,4 +91,73 @@ test('the backtick escape directive is honoured', () => {
   const out = expandInstruction(instructions[1]!, new Map([['X', 'x']]), { escape: directives.escape });
   assert.ok(out.kind === 'WORKDIR');
   assert.equal(out.value, 'C:\\app\\x$Y');
+});
+
+test('positional and special parameters are empty in every instruction that expands words', () => {
+  // As BuildKit's lexer: `$999aaa` is `$999` then `aaa`; `$@ $* $# $? $- $$ $!` are unset.
+  const { instructions } = parseInstructions(
+    [
+      'FROM alpine',
+      'ENV A=$999aaa B=${@:-bbb} C="x$#y" D=$$',
+      'LABEL l=${999:-bbb}$*',
+      'WORKDIR /w/$1x${*:-d}',
+      'COPY --chown=${?:-app} --from=${!:-build} src$! /d${-:-x}/',
+      'EXPOSE ${@:-80} $999',
+      'USER u$@',
+      'VOLUME /v$@',
+      'STOPSIGNAL ${#:-TERM}',
+      'ARG X=$999aaa',
+      'RUN --mount=type=cache,target=${@:-/c} echo $@',
+    ].join('\n'),
+  );
+  const out = instructions.map((i) => expandInstruction(i, new Map()));
+  type Of<K> = Instruction extends infer T
+    ? T extends { kind: infer J }
+      ? K extends J
+        ? T
+        : never
+      : never
+    : never;
+  const pick = <K extends Instruction['kind']>(i: number, kind: K): Of<K> => {
+    const instruction = out[i]!;
+    assert.equal(instruction.kind, kind);
+    return instruction as Of<K>;
+  };
+  assert.deepEqual(pick(1, 'ENV').pairs, [
+    { key: 'A', value: 'aaa' },
+    { key: 'B', value: 'bbb' },
+    { key: 'C', value: 'xy' },
+    { key: 'D', value: '' },
+  ]);
+  assert.deepEqual(pick(2, 'LABEL').pairs, [{ key: 'l', value: 'bbb' }]);
+  assert.equal(pick(3, 'WORKDIR').value, '/w/xd');
+  const copy = pick(4, 'COPY');
+  assert.deepEqual([copy.chown, copy.from, copy.sources, copy.dest], ['app', 'build', ['src'], '/dx/']);
+  assert.deepEqual(pick(5, 'EXPOSE').ports, ['80']);
+  assert.equal(pick(6, 'USER').user, 'u');
+  assert.deepEqual(pick(7, 'VOLUME').paths, ['/v']);
+  assert.equal(pick(8, 'STOPSIGNAL').value, 'TERM');
+  assert.deepEqual(pick(9, 'ARG').args, [{ name: 'X', default: 'aaa' }]);
+  const run = pick(10, 'RUN');
+  assert.equal(run.mounts[0]!.target, '/c');
+  assert.deepEqual(run.command, { form: 'shell', command: 'echo $@' }, 'the shell expands RUN');
+});
+
+test('`${}` is a bad substitution reported at its line, not an empty string', () => {
+  const { instructions } = parseInstructions('FROM a\nLABEL x=${}\nWORKDIR /a\\\n/b${}c\n');
+  assert.throws(() => expandInstruction(instructions[1]!, new Map(), { file: 'Dockerfile' }), {
+    name: 'DockerfileError',
+    message: 'Dockerfile:2: expand `${}`: bad substitution',
+  });
+  assert.throws(
+    () => expandInstruction(instructions[2]!, new Map(), { file: 'Dockerfile' }),
+    (err) => {
+      assert.ok(err instanceof DockerfileError);
+      assert.deepEqual(
+        [err.line, err.endLine, err.message],
+        [3, 4, 'Dockerfile:3: expand `/a/b${}c`: bad substitution'],
+      );
+      return true;
+    },
+  );
 });

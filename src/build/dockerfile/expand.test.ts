@@ -51,7 +51,13 @@ const WORD_ROWS: [string, string | null][] = [
   ['"he\\$PWD"', 'he$PWD'],
   ['"he\\\\$PWD"', 'he\\/home'],
   ['he\\${}', 'he${}'],
-  ['he${}xx', 'hexx'],
+  // `${}` names nothing: a bad substitution (BuildKit: "syntax error: bad substitution").
+  ['he${}xx', null],
+  ['${}', null],
+  ['"${}"', null],
+  ['${', null],
+  ['${:-x}', null],
+  ['${{PWD}}', null],
   ['he${hi}xx', 'hexx'],
   ['he${PWD}', 'he/home'],
   ['he${.}', null],
@@ -117,6 +123,41 @@ const WORD_ROWS: [string, string | null][] = [
   ['${FILE/.tar}', 'archive.gz'],
   ['${FILE:5}', null],
   ['${FILE^^}', null],
+  // A positional parameter is all the digits after `$`; a build has none, so it is empty.
+  ['$999aaa', 'aaa'],
+  ['${999:-bbb}', 'bbb'],
+  ['${999-bbb}', 'bbb'],
+  ['${999:+bbb}', ''],
+  ['${999}x', 'x'],
+  ['$10x', 'x'],
+  ['$0', ''],
+  ['$01a', 'a'],
+  ['a\\$999b', 'a$999b'],
+  ['"$999aaa"', 'aaa'],
+  // Special parameters are one character, and empty too: `$$PWD` is `$$` then `PWD`.
+  ['$$PWD', 'PWD'],
+  ['$#PWD', 'PWD'],
+  ['\\$@', '$@'],
+  ["'$@'", '$@'],
+  ['${#}', ''],
+  ['${#:-d}', 'd'],
+  ['${##}', ''],
+  ['${#PWD}', null],
+  ['$', '$'],
+  ['a$', 'a$'],
+  ['$%', '$%'],
+  ...['@', '*', '#', '?', '-', '$', '!'].flatMap((p): [string, string | null][] => [
+    [`$${p}`, ''],
+    [`a$${p}b`, 'ab'],
+    [`"a$${p}b"`, 'ab'],
+    [`\${${p}}`, ''],
+    [`\${${p}:-bbb}`, 'bbb'],
+    [`\${${p}-bbb}`, 'bbb'],
+    [`\${${p}:+bbb}`, ''],
+    [`\${${p}+bbb}`, ''],
+    [`\${PWD:-$${p}}`, '/home'],
+    [`\${XXX:-x$${p}y}`, 'xy'],
+  ]),
 ];
 
 for (const [input, expected] of WORD_ROWS) {
@@ -150,6 +191,9 @@ const WORDS_ROWS: [string, string[] | null][] = [
   ['80 ${UNSET} 443/udp', ['80', '443/udp']],
   ['"" a', ['a']],
   ["a '' b", ['a', 'b']],
+  ['a $@ b', ['a', 'b']],
+  ['$999aaa ${@:-bbb} $$ c', ['aaa', 'bbb', 'c']],
+  ['a ${} b', null],
 ];
 
 for (const [input, expected] of WORDS_ROWS) {
@@ -169,6 +213,17 @@ test('the backtick escape directive escapes with ` and leaves \\ alone', () => {
 
 test('an expand error names the word', () => {
   assert.throws(() => expandWord('x${A', ENV), /expand `x\$\{A`: /);
+  assert.throws(() => expandWord('a${}b', ENV), { message: 'expand `a${}b`: bad substitution' });
+});
+
+test('special and positional parameters are empty with the backtick escape too', () => {
+  const opts = { escape: '`' } as const;
+  assert.equal(expandWord('$999aaa${@:-bbb}', ENV, opts), 'aaabbb');
+  assert.equal(expandWord('`$@', ENV, opts), '$@');
+});
+
+test('a variable named like a parameter is still looked up, as BuildKit does', () => {
+  assert.equal(expandWord('${1:-d}$1', new Map([['1', 'one']])), 'oneone');
 });
 
 test('globToRegExp escapes regex characters and keeps classes', () => {

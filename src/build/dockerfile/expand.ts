@@ -75,6 +75,12 @@ class Words {
   }
 }
 
+/**
+ * sh's parameter names (POSIX "Parameters and Variables"): a variable name, a positional
+ * parameter's digits, or a special parameter (`@ * # ? - $ !`; `0` is among the digits).
+ */
+const NAME = /^(?:[0-9]+|[A-Za-z_][A-Za-z0-9_]*|[@*#?$!-])/;
+
 class Lexer {
   private pos = 0;
 
@@ -190,8 +196,15 @@ class Lexer {
     }
   }
 
+  /**
+   * A parameter name after `$` or `${`, as BuildKit's lexer reads one: a variable name, or
+   * all the digits of a positional parameter (`$999aaa` is `$999` then `aaa`), or one of the
+   * special parameters. A build has no positional or special parameters, so these look up
+   * nothing and expand to the empty string (`${@:-x}` gives `x`), unless a variable of that
+   * name was set.
+   */
   private name(): string {
-    const match = /^(?:[0-9]|[A-Za-z_][A-Za-z0-9_]*)/.exec(this.input.slice(this.pos));
+    const match = NAME.exec(this.input.slice(this.pos));
     const name = match?.[0] ?? '';
     this.pos += name.length;
     return name;
@@ -211,13 +224,11 @@ class Lexer {
   }
 
   private braced(): string {
+    // `${}` names nothing: a bad substitution, as in sh and BuildKit, and so are `${.}`,
+    // `${:-x}` and any other `${` not followed by a name.
+    if (this.pos >= this.input.length) this.fail('missing `}`');
     const name = this.name();
-    if (name === '') {
-      // `${}` is empty in BuildKit (its envVarTest: `he${}xx` → `hexx`); `${.}` is an error.
-      if (this.input[this.pos] !== '}') this.fail('bad substitution');
-      this.pos++;
-      return '';
-    }
+    if (name === '') this.fail('bad substitution');
     const value = this.env.get(name);
     const op = this.input[this.pos];
     if (op === undefined) this.fail('missing `}`');

@@ -113,8 +113,15 @@ function readDirectives(lines: string[], file: string): { directives: Directives
   return { directives, count };
 }
 
+/**
+ * The escape character as the last non-blank of a line continues it onto the next, unless
+ * an escape precedes it: `trailing\\` ends in an escaped escape and stays one line. This is
+ * BuildKit's rule (`([^\\])\\[ \t]*$|^\\[ \t]*$`), which looks at one character back only, so
+ * three escapes at the end (`\\\`) do not continue the line either.
+ */
 function continuationPattern(escape: string): RegExp {
-  return new RegExp(`^([\\s\\S]*?)${escape === '`' ? '`' : '\\\\'}[ \\t]*$`);
+  const e = escape === '`' ? '`' : '\\\\';
+  return new RegExp(`^([\\s\\S]*?)(?<!${e})${e}[ \\t]*$`);
 }
 
 function trimContinuation(line: string, pattern: RegExp): [string, boolean] {

@@ -74,6 +74,15 @@ test('a bad expansion in FROM names the line', () => {
   );
 });
 
+test('FROM expands positional and special parameters to nothing; `${}` is an error at its line', () => {
+  assert.deepEqual(plan('FROM ${@:-alpine}:3$999\n').stages[0]!.base, { image: 'alpine:3' });
+  assert.deepEqual(plan('ARG V=${1:-3.20}$$\nFROM alpine:$V\n').stages[0]!.base, { image: 'alpine:3.20' });
+  assert.throws(() => plan('FROM alpine\nFROM a${}\n'), {
+    name: 'DockerfileError',
+    message: 'Dockerfile:2: expand `a${}`: bad substitution',
+  });
+});
+
 test('errors carry the file name given to the parser', () => {
   assert.throws(() => parseInstructions('FROM a\n\nRUNN x\n', { file: 'app/Containerfile' }), {
     message: 'app/Containerfile:3: unknown instruction `RUNN`',

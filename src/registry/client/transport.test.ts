@@ -8,14 +8,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { tool } from '../../../tests/helpers.js';
 import { startRegistry, type Registry } from '../../../tests/registry-client-testing.js';
 import { Session } from './session.js';
 import { Transport, discard, isLoopback } from './transport.js';
+import { needs } from '../../util/test-requirements.js';
 
 let tmp: string;
 let tlsRegistry: Registry | undefined;
-const skip = tool('docker-registry', 'openssl');
+const skip = needs('docker-registry', 'openssl');
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-transport-'));

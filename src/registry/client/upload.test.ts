@@ -9,14 +9,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, tool } from '../../../tests/helpers.js';
+import { freePort } from '../../../tests/helpers.js';
 import { registryRequest, startRegistry, type Registry } from '../../../tests/registry-client-testing.js';
 import { digestOf } from '../../oci/digest.js';
 import { Session } from './session.js';
 import { Transport } from './transport.js';
 import { pushBlob } from './upload.js';
+import { needs } from '../../util/test-requirements.js';
 
-const skip = tool('docker-registry');
+const skip = needs('docker-registry');
 let tmp: string;
 let registry: Registry;
 let transport: Transport;

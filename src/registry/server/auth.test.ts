@@ -5,12 +5,12 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { needs } from '../../util/test-requirements.js';
 import { Htpasswd } from './htpasswd.js';
 import { TokenKey } from './jwt.js';
 import { errorCode, pushBlob, raw, startRegistry, type TestRegistry } from './testing.js';
 
-const haveHtpasswd = spawnSync('htpasswd', ['-h']).error === undefined;
-const skip = haveHtpasswd || process.env.CI === 'true' ? false : 'needs htpasswd (apache2-utils)';
+const skip = needs('htpasswd');
 
 let dir: string;
 let file: string;

@@ -9,12 +9,36 @@ import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { InvalidArgument } from '../../util/errors.js';
 
-const UNKNOWN_USER_HASH = bcrypt.hashSync('no such user', 5);
+/** `htpasswd -B`'s own default, for a file with no entries yet. */
+const DEFAULT_COST = 5;
+
+/**
+ * What an unknown user's password is checked against, so the answer takes as long as a wrong
+ * password for a real user: bcrypt's time is set by the cost alone, so the decoy has the
+ * cost the file's users have (the most common one; the first entry's on a tie). Only its
+ * salt matters to bcrypt, so no slow hashing is needed to make it; its hash part is filler.
+ */
+function decoyHash(hashes: Iterable<string>): string {
+  const counts = new Map<number, number>();
+  for (const hash of hashes) {
+    const cost = bcrypt.getRounds(hash);
+    counts.set(cost, (counts.get(cost) ?? 0) + 1);
+  }
+  let best = DEFAULT_COST;
+  let most = 0;
+  // A Map iterates in insertion order, so a tie keeps the cost seen first.
+  for (const [cost, n] of counts) {
+    if (n > most) [best, most] = [cost, n];
+  }
+  const salt = bcrypt.genSaltSync(best);
+  return salt + '.'.repeat(60 - salt.length);
+}
 
 export class Htpasswd {
   readonly #file: string;
   #mtime = -1;
   #users = new Map<string, string>();
+  #decoy = decoyHash([]);
   #verified = new Set<string>();
 
   constructor(file: string) {
@@ -40,6 +64,7 @@ export class Htpasswd {
         users.set(trimmed.slice(0, colon), hash);
       });
     this.#users = users;
+    this.#decoy = decoyHash(users.values());
     this.#verified = new Set();
     this.#mtime = st.mtimeMs;
   }
@@ -49,7 +74,7 @@ export class Htpasswd {
     const hash = this.#users.get(user);
     if (hash === undefined) {
       // As slow as a wrong password, so timing does not tell which user names exist.
-      await bcrypt.compare(password, UNKNOWN_USER_HASH);
+      await bcrypt.compare(password, this.#decoy);
       return false;
     }
     const key = createHash('sha256').update(`${user}\0${password}\0${hash}`).digest('hex');

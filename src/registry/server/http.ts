@@ -8,13 +8,16 @@ export type Response = http.ServerResponse;
 /** distribution-spec "Determining support": every response says which API it speaks. */
 export const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
 
+/** A header's value; a list is sent as one header line per item (OCI-Tag, one per tag). */
+export type HeaderValue = string | number | string[];
+
 export function send(
   res: Response,
   status: number,
-  headers: Record<string, string | number> = {},
+  headers: Record<string, HeaderValue> = {},
   body?: Buffer | string,
 ): void {
-  const head: Record<string, string | number> = { ...API_VERSION_HEADER, ...headers };
+  const head: Record<string, HeaderValue> = { ...API_VERSION_HEADER, ...headers };
   if (body !== undefined && head['Content-Length'] === undefined)
     head['Content-Length'] = Buffer.byteLength(body);
   if (body === undefined && head['Content-Length'] === undefined) head['Content-Length'] = 0;

@@ -9,8 +9,8 @@ import { MAX_MANIFEST_BYTES, parseManifestOrIndex, type Index, type Manifest } f
 import { MediaType } from '../../oci/media-types.js';
 import { describeError } from '../../util/errors.js';
 import { RegistryError, digestInvalid, manifestUnknown } from './errors.js';
-import { readBody, send, sendJson, type Request, type Response } from './http.js';
-import { checkDigest, parseReference } from './names.js';
+import { readBody, send, sendJson, type HeaderValue, type Request, type Response } from './http.js';
+import { checkDigest, checkTag, lookupReference, parseReference } from './names.js';
 import type { RegistryStorage } from './storage.js';
 
 function resolve(
@@ -18,7 +18,8 @@ function resolve(
   name: string,
   reference: string,
 ): { digest: Digest; mediaType: string } {
-  const ref = parseReference(reference);
+  const ref = lookupReference(reference);
+  if (ref === undefined) throw manifestUnknown(reference, name);
   const digest = 'digest' in ref ? ref.digest : storage.resolveTag(name, ref.tag);
   const mediaType = digest === undefined ? undefined : storage.manifestType(name, digest);
   if (digest === undefined || mediaType === undefined) throw manifestUnknown(reference, name);
@@ -61,8 +62,13 @@ export async function putManifest(
   res: Response,
   name: string,
   reference: string,
+  url: URL,
 ): Promise<void> {
   const ref = parseReference(reference);
+  // distribution-spec "Pushing Manifests with tags": `PUT …/manifests/<digest>?tag=a&tag=b`
+  // tags the manifest under each in the same request (a tag in the path is kept as well). All
+  // are checked before anything is stored, so a bad one leaves no partial push behind.
+  const tags = [...new Set(url.searchParams.getAll('tag'))].map(checkTag);
   const bytes = await readBody(req, MAX_MANIFEST_BYTES, `manifest \`${name}:${reference}\``);
   const contentType = req.headers['content-type'];
   let doc: ReturnType<typeof parseManifestOrIndex>;
@@ -113,7 +119,7 @@ export async function putManifest(
   await storage.content.writeBytes(bytes, { digest });
   storage.linkManifest(name, digest, mediaType);
   const subject = doc.kind === 'manifest' ? doc.manifest.subject : doc.index.subject;
-  const headers: Record<string, string> = {
+  const headers: Record<string, HeaderValue> = {
     Location: `/v2/${name}/manifests/${digest}`,
     'Docker-Content-Digest': digest,
   };
@@ -122,6 +128,9 @@ export async function putManifest(
     headers['OCI-Subject'] = subject.digest;
   }
   if ('tag' in ref) storage.setTag(name, ref.tag, digest);
+  for (const tag of tags) storage.setTag(name, tag, digest);
+  // One OCI-Tag line per tag applied: a client that gets none knows to push each tag itself.
+  if (tags.length > 0) headers['OCI-Tag'] = tags;
   send(res, 201, headers);
 }
 
@@ -147,7 +156,8 @@ export function deleteManifest(
   name: string,
   reference: string,
 ): void {
-  const ref = parseReference(reference);
+  const ref = lookupReference(reference);
+  if (ref === undefined) throw manifestUnknown(reference, name);
   if ('tag' in ref) {
     if (!storage.deleteTag(name, ref.tag)) throw manifestUnknown(reference, name);
     send(res, 202);

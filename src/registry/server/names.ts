@@ -51,3 +51,13 @@ export function parseReference(reference: string): { digest: Digest } | { tag: s
   if (reference.includes(':')) return { digest: checkDigest(reference) };
   return { tag: checkTag(reference) };
 }
+
+/**
+ * A reference to read or delete: as parseReference, but undefined for a tag that cannot be
+ * valid. Such a tag names no manifest, so it is unknown (404), not bad input: TAG_INVALID is
+ * what a push is told, as the distribution-spec conformance tests expect.
+ */
+export function lookupReference(reference: string): { digest: Digest } | { tag: string } | undefined {
+  if (reference.includes(':')) return { digest: checkDigest(reference) };
+  return isTag(reference) ? { tag: reference } : undefined;
+}

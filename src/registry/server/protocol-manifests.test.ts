@@ -158,6 +158,83 @@ describe('manifests', () => {
   });
 });
 
+describe('pushing with tag parameters and sha512', () => {
+  /** A manifest over freshly pushed blobs, not yet pushed itself. */
+  async function unpushedManifest(name: string): Promise<Buffer> {
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', note: Math.random() }));
+    const layer = Buffer.from(`layer ${Math.random()}`);
+    const configDigest = await pushBlob(reg.url, name, config);
+    const layerDigest = await pushBlob(reg.url, name, layer);
+    return Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MediaType.OciManifest,
+        config: { mediaType: MediaType.OciConfig, digest: configDigest, size: config.length },
+        layers: [{ mediaType: MediaType.OciLayerGzip, digest: layerDigest, size: layer.length }],
+      }),
+    );
+  }
+  const put = (path: string, body: Buffer) =>
+    raw(reg.url, 'PUT', path, { body, headers: { 'Content-Type': MediaType.OciManifest } });
+
+  test('PUT by digest with ?tag= tags it under each and answers one OCI-Tag per tag', async () => {
+    const bytes = await unpushedManifest('qtag/app');
+    const digest = digestOf(bytes);
+    const res = await put(`/v2/qtag/app/manifests/${digest}?tag=v1&tag=v1.0&tag=latest`, bytes);
+    assert.equal(res.status, 201, res.body.toString());
+    assert.deepEqual(res.all('OCI-Tag'), ['v1', 'v1.0', 'latest']);
+    assert.equal(res.headers['docker-content-digest'], digest);
+    for (const tag of ['v1', 'v1.0', 'latest']) {
+      const got = await raw(reg.url, 'GET', `/v2/qtag/app/manifests/${tag}`);
+      assert.equal(got.status, 200, tag);
+      assert.equal(got.headers['docker-content-digest'], digest, tag);
+      assert.ok(got.body.equals(bytes), tag);
+    }
+    const list = await raw(reg.url, 'GET', '/v2/qtag/app/tags/list');
+    assert.deepEqual(list.json<{ tags: string[] }>().tags, ['latest', 'v1', 'v1.0']);
+  });
+
+  test('a PUT without tag parameters answers no OCI-Tag', async () => {
+    const bytes = await unpushedManifest('qtag/none');
+    const res = await put(`/v2/qtag/none/manifests/${digestOf(bytes)}`, bytes);
+    assert.equal(res.status, 201);
+    assert.deepEqual(res.all('OCI-Tag'), []);
+  });
+
+  test('a bad tag parameter is TAG_INVALID and nothing is pushed or tagged', async () => {
+    const bytes = await unpushedManifest('qtag/bad');
+    const digest = digestOf(bytes);
+    for (const query of ['?tag=ok&tag=.INVALID', '?tag=', `?tag=${'x'.repeat(129)}`]) {
+      const res = await put(`/v2/qtag/bad/manifests/${digest}${query}`, bytes);
+      assert.equal(res.status, 400, query);
+      assert.equal(errorCode(res), 'TAG_INVALID', query);
+    }
+    assert.equal((await raw(reg.url, 'GET', `/v2/qtag/bad/manifests/${digest}`)).status, 404);
+    assert.equal((await raw(reg.url, 'GET', '/v2/qtag/bad/manifests/ok')).status, 404);
+  });
+
+  test('a manifest pushed by a sha512 digest is answered with that digest, never a sha256 one', async () => {
+    const bytes = await unpushedManifest('five12/app');
+    const digest = digestOf(bytes, 'sha512');
+    const res = await put(`/v2/five12/app/manifests/${digest}?tag=t512`, bytes);
+    assert.equal(res.status, 201, res.body.toString());
+    assert.equal(res.headers['docker-content-digest'], digest);
+    assert.equal(res.headers['location'], `/v2/five12/app/manifests/${digest}`);
+    assert.deepEqual(res.all('OCI-Tag'), ['t512']);
+    for (const ref of [digest, 't512']) {
+      for (const method of ['GET', 'HEAD']) {
+        const got = await raw(reg.url, method, `/v2/five12/app/manifests/${ref}`);
+        assert.equal(got.status, 200, `${method} ${ref}`);
+        assert.equal(got.headers['docker-content-digest'], digest, `${method} ${ref}`);
+        assert.equal(got.headers['etag'], `"${digest}"`, `${method} ${ref}`);
+        if (method === 'GET') assert.ok(got.body.equals(bytes));
+      }
+    }
+    // Only the digest it was pushed by names it in this repository.
+    assert.equal((await raw(reg.url, 'GET', `/v2/five12/app/manifests/${digestOf(bytes)}`)).status, 404);
+  });
+});
+
 describe('discovery and referrers', () => {
   test('tags/list paginates with n and last and a Link header', async () => {
     const image = await pushImage(reg.url, 'tags/app', 'a');
@@ -252,8 +329,8 @@ describe('bad input', () => {
     });
   }
 
-  test('invalid tags are TAG_INVALID; invalid digests DIGEST_INVALID', async () => {
-    for (const tag of ['-lead', '.dot', 'x'.repeat(129)]) {
+  test('invalid tags are TAG_INVALID on a push; invalid digests DIGEST_INVALID', async () => {
+    for (const tag of ['-lead', '.dot', '.INVALID', 'x'.repeat(129)]) {
       const res = await raw(reg.url, 'PUT', `/v2/team/app/manifests/${tag}`, { body: '{}' });
       assert.equal(res.status, 400, tag);
       assert.equal(errorCode(res), 'TAG_INVALID');
@@ -263,6 +340,20 @@ describe('bad input', () => {
     const md5 = await raw(reg.url, 'GET', '/v2/team/app/blobs/md5:d41d8cd98f00b204e9800998ecf8427e');
     assert.equal(errorCode(md5), 'DIGEST_INVALID');
   });
+
+  // A tag that cannot be valid names no manifest: reading or deleting it is "unknown", as for
+  // any tag that is not there (the distribution-spec conformance tests expect 404).
+  for (const tag of ['.INVALID', '-lead', 'x'.repeat(129)]) {
+    for (const method of ['GET', 'HEAD', 'DELETE']) {
+      test(`${method} of manifest tag ${tag.slice(0, 12)} is 404 MANIFEST_UNKNOWN`, async () => {
+        await pushImage(reg.url, 'team/app', 'exists');
+        const res = await raw(reg.url, method, `/v2/team/app/manifests/${tag}`);
+        assert.equal(res.status, 404);
+        // A HEAD answer has no body to carry the code.
+        if (method !== 'HEAD') assert.equal(errorCode(res), 'MANIFEST_UNKNOWN');
+      });
+    }
+  }
 
   test('a method an endpoint lacks is 405', async () => {
     const res = await raw(reg.url, 'POST', '/v2/team/app/manifests/v1');

@@ -163,7 +163,7 @@ export class RegistryServer {
     switch (r.kind) {
       case 'manifest':
         if (READS.has(method)) return getManifest(s, req, res, r.name, r.reference);
-        if (method === 'PUT') return putManifest(s, req, res, r.name, r.reference);
+        if (method === 'PUT') return putManifest(s, req, res, r.name, r.reference, url);
         if (method === 'DELETE') return deleteManifest(s, res, r.name, r.reference);
         throw notAllowed();
       case 'blob':

@@ -47,6 +47,8 @@ export function blobFiles(root: string): string[] {
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Every value of a header, in order: `headers` joins repeated lines (OCI-Tag) with commas. */
+  all(name: string): string[];
   body: Buffer;
   json<T = Record<string, unknown>>(): T;
 }
@@ -79,6 +81,7 @@ export function raw(
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
+            all: (name) => res.headersDistinct[name.toLowerCase()] ?? [],
             body,
             json: <T>() => JSON.parse(body.toString('utf8')) as T,
           });

@@ -19,17 +19,9 @@ import { randomPort } from './host-ports.js';
 import { netnsName, vethName } from './links.js';
 import { NetworkManager, type Attachment } from './network-manager.js';
 import { parsePublish } from './publish.js';
+import { needs } from '../../util/test-requirements.js';
 
-function which(tool: string): boolean {
-  return ['/usr/sbin', '/sbin', '/usr/bin', '/bin'].some((d) => fs.existsSync(`${d}/${tool}`));
-}
-
-const skip =
-  process.getuid?.() !== 0
-    ? 'needs root (creates network namespaces, bridges, nftables rules)'
-    : !which('ip') || !which('nft') || !which('busybox')
-      ? 'needs ip (iproute2), nft (nftables) and busybox (busybox-static)'
-      : false;
+const skip = needs('root', 'ip', 'nft', 'busybox');
 
 function sh(cmd: string, args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 10_000 });
@@ -395,28 +387,5 @@ describe('NetworkManager (root, real kernel)', { skip }, () => {
       await assertGone(id, ip);
     }
     console.log(`# kill -9 runs: ${finished} of ${delays.length} finished the attach before the kill`);
-  });
-
-  test('attach + detach timing (no assertion)', () => {
-    const times = { attach: [] as number[], detach: [] as number[], plain: [] as number[] };
-    for (let i = 0; i < 15; i++) {
-      const id = container(`bench${i}`);
-      let t = performance.now();
-      nm.attach(id, { network: 'bridge', name: `bench${i}`, hostname: 'b', ports: parsePublish('80') });
-      times.attach.push(performance.now() - t);
-      t = performance.now();
-      nm.detach(id);
-      times.detach.push(performance.now() - t);
-      const id2 = container(`benchp${i}`);
-      t = performance.now();
-      nm.attach(id2, { network: 'bridge', name: `benchp${i}`, hostname: 'b' });
-      nm.detach(id2);
-      times.plain.push(performance.now() - t);
-    }
-    const median = (xs: number[]): string => [...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1);
-    console.log(
-      `# attach ${median(times.attach)} ms, detach ${median(times.detach)} ms (one published port); ` +
-        `attach+detach without ports ${median(times.plain)} ms (medians of 15)`,
-    );
   });
 });

@@ -4,28 +4,17 @@
  * spends ~200 ms on ~30 sequential iptables processes; a handful of batch runs costs a few ms.
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import { FailedPrecondition, Unavailable } from '../../util/errors.js';
+import { programPath } from '../../util/programs.js';
 
 export interface ToolResult {
   status: number;
   stderr: string;
 }
 
-const SEARCH = ['/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-const found = new Map<string, string>();
-
 /** Absolute path of `name`: the sbin directories are not on every root PATH. */
 export function toolPath(name: 'ip' | 'nft'): string {
-  let file = found.get(name);
-  if (file) return file;
-  file = SEARCH.map((dir) => `${dir}/${name}`).find((f) => fs.existsSync(f));
-  if (!file) {
-    const pkg = name === 'ip' ? 'iproute2' : 'nftables';
-    throw new Unavailable(`run \`${name}\`: not installed (apt-get install ${pkg})`);
-  }
-  found.set(name, file);
-  return file;
+  return programPath(name);
 }
 
 /** Runs `tool args…` with `script` on stdin; never throws on a non-zero status. */
