@@ -20,8 +20,8 @@
  *
  * Fresh random bytes every round, so no layer is ever already in a store. buildah gets a
  * private store under a temp dir with the overlay driver (vfs if overlay fails here; the run
- * says which) and the containers.conf this machine needs (MACHINE.md). Median of 3 (--rounds
- * N). Not a test: it prints figures and ratios.
+ * says which) and the containers.conf this machine needs (docs/host.md#podman-ulimits). Median
+ * of 3 (--rounds N). Not a test: it prints figures and ratios.
  *
  *   node dist/bench/build-commit.js [--rounds 3]
  */

@@ -25,8 +25,9 @@ interface WrkResult {
 }
 
 /**
- * A steady load, not a saturating one (haproxy-facts §3): 16 keep-alive connections, each
- * waiting 20 ms before its next request, ~800 requests/s, leaving the two cores room to work.
+ * A steady load, not a saturating one (docs/haproxy.md#steady-load-benchmark): 16 keep-alive
+ * connections, each waiting 20 ms before its next request, ~800 requests/s, leaving the two
+ * cores room to work.
  */
 function startWrk(url: string, dir: string): Promise<WrkResult> {
   const script = path.join(dir, 'steady.lua');

@@ -1,7 +1,8 @@
 /**
  * What the container benchmarks share: a throwaway skiff store and a private podman store
- * (with the containers.conf this machine needs, MACHINE.md), the same busybox image imported
- * into both, commands that must succeed, and a cleanup that leaves no store, bridge or table.
+ * (with the containers.conf this machine needs, docs/host.md#podman-ulimits), the same busybox
+ * image imported into both, commands that must succeed, and a cleanup that leaves no store,
+ * bridge or table.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,6 +20,12 @@ export function must(cmd: string, args: string[], env: NodeJS.ProcessEnv = proce
   return r.stdout;
 }
 
+export interface Command {
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
 export interface SideBySide {
   work: string;
   /** skiff's store root. */
@@ -29,6 +36,9 @@ export interface SideBySide {
   tar: string;
   skiff(args: string[]): string;
   podman(args: string[]): string;
+  /** The command line and environment of `skiff args` and `podman args`, to time them. */
+  skiffCommand(args: string[]): Command;
+  podmanCommand(args: string[]): Command;
   cleanup(): void;
 }
 
@@ -57,6 +67,8 @@ export function sideBySide(name: string): SideBySide {
     tar,
     skiff: (args) => must(skiffBin, ['--root', root, ...args]),
     podman: (args) => must('podman', [...podmanArgs, ...args], podmanEnv),
+    skiffCommand: (args) => ({ cmd: skiffBin, args: ['--root', root, ...args], env: process.env }),
+    podmanCommand: (args) => ({ cmd: 'podman', args: [...podmanArgs, ...args], env: podmanEnv }),
     cleanup() {
       // The store's bridge and nftables table are host-wide: reset removes them with the store.
       spawnSync(skiffBin, ['--root', root, 'system', 'reset', '-f'], { stdio: 'ignore' });

@@ -3,6 +3,6 @@
 // build made it; the module tree otherwise.
 import { existsSync } from 'node:fs';
 
-const bundle = new URL('../dist/skiff.mjs', import.meta.url);
+const bundle = new URL('../dist/cli/main.js', import.meta.url);
 const { main } = await import(existsSync(bundle) ? bundle.href : '../dist/src/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -105,6 +105,42 @@ describe('skiff build', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
     assert.notEqual(none.stdout.trim(), first);
   });
 
+  it('a COPY after a changed step reuses its layer when the new parent answers its paths alike', async () => {
+    const dir = path.join(s.dir, 'rebase');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'small.txt'), 'one\n');
+    fs.writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(4 << 20, 7));
+    fs.writeFileSync(
+      path.join(dir, 'Dockerfile'),
+      'FROM base:1\nARG MODE=755\nRUN mkdir -p /app && chmod $MODE /app\nCOPY small.txt /app/\nCOPY big.bin /app/data/\n',
+    );
+    const layers = async (image: string): Promise<string[]> =>
+      (JSON.parse((await s.ok(['inspect', image])).stdout) as { RootFS: { Layers: string[] } }[])[0]!.RootFS
+        .Layers;
+    await s.ok(['build', '-t', 'rebase:1', dir]);
+    fs.writeFileSync(path.join(dir, 'small.txt'), 'two\n');
+    const changed = await s.ok(['build', '-t', 'rebase:2', '--explain-cache', dir]);
+    assert.match(changed.stdout, /COPY small\.txt \/app\/\n ---> Cache miss: small\.txt changed\n/);
+    assert.match(
+      changed.stdout,
+      /COPY big\.bin \/app\/data\/\n ---> Cache miss: the parent image \w+ is new; the layer it made over another parent is reused/,
+    );
+    const [one, two] = [await layers('rebase:1'), await layers('rebase:2')];
+    assert.notEqual(one.at(-2), two.at(-2), 'small.txt made a new layer');
+    assert.equal(one.at(-1), two.at(-1), 'big.bin’s layer is the same one');
+    assert.equal(
+      (await s.ok(['run', '--rm', 'rebase:2', 'sh', '-c', 'cat /app/small.txt; wc -c < /app/data/big.bin']))
+        .stdout,
+      'two\n4194304\n',
+    );
+    // /app with another mode: the COPY's layer holds /app's mode, so it must be made anew.
+    const mode = await s.ok(['build', '-t', 'rebase:3', '--build-arg', 'MODE=700', '--explain-cache', dir]);
+    assert.doesNotMatch(mode.stdout, /reused/);
+    const three = await layers('rebase:3');
+    assert.notEqual(three.at(-1), two.at(-1));
+    assert.equal((await s.ok(['run', '--rm', 'rebase:3', 'stat', '-c', '%a', '/app'])).stdout, '700\n');
+  });
+
   it('stages: --target builds only what the target needs; FROM a stage', async () => {
     const dir = path.join(s.dir, 'stages');
     fs.mkdirSync(dir);

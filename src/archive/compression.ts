@@ -2,7 +2,7 @@
  * Layer compression. gzip is done in process as parallel members (RFC 1952 §2.2: a gzip
  * file is a series of members), which on the project's 2-core machine matches pigz and
  * never deflates incompressible data; zstd is delegated to Debian's `zstd` binary, since
- * Node 20 has none. Speeds behind these choices: shared/notes/compression-facts.md.
+ * Node 20 has none. Speeds behind these choices: docs/compression.md.
  */
 import { spawn } from 'node:child_process';
 import { Readable, addAbortSignal, pipeline } from 'node:stream';
@@ -79,7 +79,7 @@ async function* passThrough(source: AsyncIterable<Buffer>, signal?: AbortSignal)
 }
 
 async function* gunzip(source: AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  // 1 MiB output chunks: 1.5–2.3× faster than the 16 KiB default (compression-facts §3).
+  // 1 MiB output chunks: 1.5–2.3× faster than the 16 KiB default (docs/compression.md#decompression).
   const stream = zlib.createGunzip({ chunkSize: MiB });
   if (signal) addAbortSignal(signal, stream);
   // pipeline() wires errors both ways and, if the consumer stops early, ends the source.
@@ -148,7 +148,7 @@ async function compressMember(data: Buffer, level: number, memberSize: number): 
   let chosen = level;
   if (level > 0 && !(await worthDeflating(data))) chosen = 0;
   // The whole member's output in one chunk: with the 16 KiB default every chunk is a trip
-  // back to the JS thread, which stalls the pool on 2 cores (compression-facts §1).
+  // back to the JS thread, which stalls the pool on 2 cores (docs/compression.md#zlib-chunksize).
   return gzip(data, { level: chosen, chunkSize: memberSize + 64 * KiB });
 }
 

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Database as DB } from 'better-sqlite3';
 import type { Digest } from '../oci/digest.js';
+import type { ViewQuery } from './parent-view.js';
 
 export interface StepKey {
   /** parent image ID, or "scratch" */
@@ -29,6 +30,9 @@ interface Row {
   files: string | null;
 }
 
+/** The parent of the entries a COPY's layer is found by whatever its parent (`view` says what it asked). */
+const ANY_PARENT = 'any parent';
+
 export function cacheKey(k: StepKey): string {
   const args = Object.keys(k.args)
     .sort()
@@ -49,11 +53,29 @@ export class BuildCache {
     return row?.image_id;
   }
 
-  record(k: StepKey, imageId: Digest): void {
+  /**
+   * A COPY with these inputs made over any parent, and what it asked of that parent: its
+   * layer fits another parent that answers alike (parent-view.ts).
+   */
+  lookupOverAnyParent(k: Omit<StepKey, 'parent'>): { imageId: Digest; queries: ViewQuery[] } | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT c.image_id, c.view FROM build_cache c JOIN images i ON i.id = c.image_id WHERE c.key = ?`,
+      )
+      .get(cacheKey({ ...k, parent: ANY_PARENT })) as { image_id: Digest; view: string | null } | undefined;
+    if (row?.view == null) return undefined;
+    return { imageId: row.image_id, queries: JSON.parse(row.view) as ViewQuery[] };
+  }
+
+  recordOverAnyParent(k: Omit<StepKey, 'parent'>, imageId: Digest, queries: ViewQuery[]): void {
+    this.record({ ...k, parent: ANY_PARENT }, imageId, queries);
+  }
+
+  record(k: StepKey, imageId: Digest, view?: ViewQuery[]): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO build_cache (key, parent, instruction, args, inputs, image_id, created, files)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO build_cache (key, parent, instruction, args, inputs, image_id, created, files, view)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         cacheKey(k),
@@ -64,6 +86,7 @@ export class BuildCache {
         imageId,
         new Date().toISOString(),
         k.files === undefined ? null : JSON.stringify(k.files),
+        view === undefined ? null : JSON.stringify(view),
       );
   }
 

@@ -20,7 +20,7 @@ import type { Store } from '../store/store.js';
 import { InvalidArgument } from '../util/errors.js';
 import type { LayEntry } from '../archive/lay-entries.js';
 import { archiveEntries } from './add-source.js';
-import type { ImageView } from './image-view.js';
+import type { ParentView } from './parent-view.js';
 
 export type CopyEntry =
   | {
@@ -53,7 +53,7 @@ export interface CopyLayerOptions {
   /** Permission bits for every copied file (`--chmod=755`); directories keep theirs. */
   chmod?: number;
   /** The parent image, which destinations are resolved in; none for scratch. */
-  view?: ImageView;
+  view?: ParentView;
   signal?: AbortSignal;
 }
 
@@ -186,7 +186,7 @@ async function* tarEntries(plan: CopyEntry[], o: CopyLayerOptions): AsyncGenerat
  */
 function existingDir(
   dir: string,
-  view: ImageView | undefined,
+  view: ParentView | undefined,
   owner: { uid: number; gid: number },
 ): TarEntry {
   const st = view?.lstat(`/${dir}`);

@@ -18,6 +18,7 @@ import { runStep } from './run-step.js';
 import { FailedPrecondition, SkiffError } from '../util/errors.js';
 import { readImage, resolveImage } from '../image/image.js';
 import { ImageView } from './image-view.js';
+import { answersAlike, RecordingView, type ParentView, type ViewQuery } from './parent-view.js';
 
 interface StepBase {
   /** The instruction after expansion, as history and the cache key read it. */
@@ -116,18 +117,27 @@ export async function executeSteps(
       step.kind === 'copy' && step.link && step.chown === undefined ? { ...key, parent: 'link' } : undefined;
     const linked = linkKey && !options.noCache ? cache.lookup(linkKey) : undefined;
     const why = options.noCache ? '--no-cache' : cache.explainMiss(key);
-    emit({ type: 'miss', index, why: linked ? `${why}; its --link layer is reused` : why });
+    const miss = (reused?: string) => emit({ type: 'miss', index, why: reused ? `${why}; ${reused}` : why });
+    // A plain COPY whose layer was made over another parent: reused if this one answers alike.
+    const overAnyParent =
+      step.kind === 'copy' && !step.link && !options.noCache ? cache.lookupOverAnyParent(key) : undefined;
     const started = performance.now();
+    let queries: ViewQuery[] | undefined;
     try {
-      current = linked
-        ? (
-            await deriveImage(store, current, {
-              createdBy: step.text,
-              layer: topLayer(store, linked),
-              config: step.dropOnBuild ? (c) => delete c.OnBuild : undefined,
-            })
-          ).id
-        : (await runOne(store, runtime, current, step, options)).id;
+      if (linked) {
+        miss('its --link layer is reused');
+        current = (
+          await deriveImage(store, current, {
+            createdBy: step.text,
+            layer: topLayer(store, linked),
+            config: step.dropOnBuild ? (c) => delete c.OnBuild : undefined,
+          })
+        ).id;
+      } else {
+        const made = await runOne(store, runtime, current, step, { ...options, miss, overAnyParent });
+        current = made.id;
+        queries = made.queries;
+      }
     } catch (err) {
       // Every error of a step names its Dockerfile line.
       if (err instanceof SkiffError && !err.message.startsWith(`${step.where}:`)) {
@@ -137,18 +147,28 @@ export async function executeSteps(
     }
     cache.record(key, current);
     if (linkKey && !linked) cache.record(linkKey, current);
+    if (queries !== undefined) cache.recordOverAnyParent(key, current, queries);
     emit({ type: 'done', index, imageId: current, ms: performance.now() - started });
   }
   return current;
 }
 
-function runOne(
+interface RunOneOptions extends ExecuteOptions {
+  /** Reports the miss, with how the result was reused, if it was. */
+  miss: (reused?: string) => void;
+  /** For a COPY: the layer it made over another parent, and what it asked of that one. */
+  overAnyParent?: { imageId: Digest; queries: ViewQuery[] };
+}
+
+/** Makes a step's image; a COPY also says what it asked of its parent, for later reuse. */
+async function runOne(
   store: Store,
   runtime: Runtime,
   parent: Digest | undefined,
   step: Step,
-  options: ExecuteOptions,
-) {
+  options: RunOneOptions,
+): Promise<{ id: Digest; queries?: ViewQuery[] }> {
+  if (step.kind !== 'copy') options.miss();
   const dropped = step.dropOnBuild ? (c: ContainerConfig) => delete c.OnBuild : undefined;
   switch (step.kind) {
     case 'run':
@@ -173,14 +193,25 @@ function runOne(
       })();
     case 'copy':
       return ImageView.with(store, parent, async (view) => {
-        const chown = step.chown === undefined ? step.options.chown : ownerIn(view, step.chown, step.where);
-        // --link: made as over an empty image, so that it fits on any parent.
-        const layer = await copyLayer(store, step.plan, {
-          ...step.options,
-          chown,
-          view: step.link ? undefined : view,
+        const earlier = options.overAnyParent;
+        if (earlier !== undefined && answersAlike(view, earlier.queries)) {
+          options.miss('the layer it made over another parent is reused (this one answers its paths alike)');
+          const layer = topLayer(store, earlier.imageId);
+          return deriveImage(store, parent, { createdBy: step.text, layer, config: dropped });
+        }
+        options.miss();
+        // --link: made as over an empty image, so that it fits on any parent; else what it
+        // asks of the parent is written down, so the layer can serve another parent too.
+        const recorder = step.link ? undefined : new RecordingView(view);
+        const chown =
+          step.chown === undefined ? step.options.chown : ownerIn(recorder ?? view, step.chown, step.where);
+        const layer = await copyLayer(store, step.plan, { ...step.options, chown, view: recorder });
+        const image = await deriveImage(store, parent, {
+          createdBy: step.text,
+          layer: layer.diffId,
+          config: dropped,
         });
-        return deriveImage(store, parent, { createdBy: step.text, layer: layer.diffId, config: dropped });
+        return { id: image.id, queries: recorder?.queries };
       });
     case 'config': {
       const config = (c: ContainerConfig) => {
@@ -213,7 +244,7 @@ function parentLayers(store: Store, image: Digest): string[] {
 
 /** `--chown=name[:group]` (or USER) as the image's own /etc/passwd and /etc/group say. */
 function ownerIn(
-  view: ImageView,
+  view: ParentView,
   spec: string,
   where: string,
   what = '--chown=',

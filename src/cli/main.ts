@@ -2,83 +2,55 @@
  * The `skiff` command: picks the verb, runs it over the Engine, and turns errors into one
  * line on stderr and an exit status. The only place that prints.
  */
-import { Engine } from '../engine.js';
+import type { Engine } from '../engine.js';
 import { SkiffError, describeError } from '../util/errors.js';
-import {
-  historyCommand,
-  imagesCommand,
-  importCommand,
-  inspectCommand,
-  loadCommand,
-  rmiCommand,
-  saveCommand,
-  tagCommand,
-} from './image-commands.js';
 import { processOutput, type Output } from './output.js';
-import {
-  containerCommand,
-  createCommand,
-  execCommand,
-  killCommand,
-  logsCommand,
-  psCommand,
-  rmCommand,
-  runCommand,
-  startCommand,
-  stopCommand,
-  waitCommand,
-} from './container-commands.js';
-import { CannotRun } from '../runtime/conmon.js';
-import { networkCommand, volumeCommand } from './network-commands.js';
-import { systemCommand } from './system-commands.js';
-import { loginCommand, logoutCommand, pullCommand, pushCommand } from './registry-client-commands.js';
-import { buildCommand } from './build-commands.js';
-import {
-  deployCommand,
-  diffCommand,
-  releasesCommand,
-  rollbackCommand,
-  serviceCommand,
-  servicesCommand,
-} from './deploy-commands.js';
 
 type Command = (engine: Engine, argv: string[], out: Output) => Promise<number> | number;
 
-const commands: Record<string, Command> = {
-  import: importCommand,
-  images: imagesCommand,
-  tag: tagCommand,
-  inspect: inspectCommand,
-  history: historyCommand,
-  save: saveCommand,
-  load: loadCommand,
-  rmi: rmiCommand,
-  system: systemCommand,
-  run: runCommand,
-  create: createCommand,
-  start: startCommand,
-  ps: psCommand,
-  logs: logsCommand,
-  exec: execCommand,
-  stop: stopCommand,
-  restart: (engine, argv, out) => stopCommand(engine, argv, out, 'restart'),
-  kill: killCommand,
-  rm: rmCommand,
-  wait: waitCommand,
-  container: containerCommand,
-  network: networkCommand,
-  volume: volumeCommand,
-  pull: pullCommand,
-  push: pushCommand,
-  login: loginCommand,
-  logout: logoutCommand,
-  build: buildCommand,
-  deploy: deployCommand,
-  rollback: rollbackCommand,
-  releases: releasesCommand,
-  diff: diffCommand,
-  services: servicesCommand,
-  service: serviceCommand,
+/**
+ * Each verb's module is loaded when the verb runs, not at start: every `skiff` command is a
+ * new process, and parsing code it does not use (the builder for `ps`, the deployer for
+ * `run`) was most of what `skiff version` cost.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  import: async () => (await import('./image-commands.js')).importCommand,
+  images: async () => (await import('./image-commands.js')).imagesCommand,
+  tag: async () => (await import('./image-commands.js')).tagCommand,
+  inspect: async () => (await import('./image-commands.js')).inspectCommand,
+  history: async () => (await import('./image-commands.js')).historyCommand,
+  save: async () => (await import('./image-commands.js')).saveCommand,
+  load: async () => (await import('./image-commands.js')).loadCommand,
+  rmi: async () => (await import('./image-commands.js')).rmiCommand,
+  system: async () => (await import('./system-commands.js')).systemCommand,
+  run: async () => (await import('./container-commands.js')).runCommand,
+  create: async () => (await import('./container-commands.js')).createCommand,
+  start: async () => (await import('./container-commands.js')).startCommand,
+  ps: async () => (await import('./container-commands.js')).psCommand,
+  logs: async () => (await import('./container-commands.js')).logsCommand,
+  exec: async () => (await import('./container-commands.js')).execCommand,
+  stop: async () => (await import('./container-commands.js')).stopCommand,
+  restart: async () => {
+    const { stopCommand } = await import('./container-commands.js');
+    return (engine, argv, out) => stopCommand(engine, argv, out, 'restart');
+  },
+  kill: async () => (await import('./container-commands.js')).killCommand,
+  rm: async () => (await import('./container-commands.js')).rmCommand,
+  wait: async () => (await import('./container-commands.js')).waitCommand,
+  container: async () => (await import('./container-commands.js')).containerCommand,
+  network: async () => (await import('./network-commands.js')).networkCommand,
+  volume: async () => (await import('./network-commands.js')).volumeCommand,
+  pull: async () => (await import('./registry-client-commands.js')).pullCommand,
+  push: async () => (await import('./registry-client-commands.js')).pushCommand,
+  login: async () => (await import('./registry-client-commands.js')).loginCommand,
+  logout: async () => (await import('./registry-client-commands.js')).logoutCommand,
+  build: async () => (await import('./build-commands.js')).buildCommand,
+  deploy: async () => (await import('./deploy-commands.js')).deployCommand,
+  rollback: async () => (await import('./deploy-commands.js')).rollbackCommand,
+  releases: async () => (await import('./deploy-commands.js')).releasesCommand,
+  diff: async () => (await import('./deploy-commands.js')).diffCommand,
+  services: async () => (await import('./deploy-commands.js')).servicesCommand,
+  service: async () => (await import('./deploy-commands.js')).serviceCommand,
 };
 
 const USAGE = `Usage: skiff [--root DIR] [--debug] COMMAND
@@ -163,9 +135,9 @@ export async function main(argv: string[], out: Output = processOutput): Promise
     out.stdout('skiff 0.1.0\n');
     return 0;
   }
-  const command = commands[verb];
+  const load = commands[verb];
   const alone = standalone[verb];
-  if (!command && !alone) {
+  if (!load && !alone) {
     out.stderr(`Error: unknown command \`${verb}\`; see 'skiff --help'\n`);
     return 2;
   }
@@ -176,19 +148,21 @@ export async function main(argv: string[], out: Output = processOutput): Promise
       const own = rest.some((a) => a === '--root' || a.startsWith('--root='));
       return await alone(root === undefined || own ? rest : [...rest, '--root', root], out);
     }
+    const [command, { Engine }] = await Promise.all([load!(), import('../engine.js')]);
     engine = Engine.open({ root, notice: (text) => out.stderr(`${text}\n`) });
-    return await command!(engine, rest, out);
+    return await command(engine, rest, out);
   } catch (err) {
     out.stderr(`Error: ${describeError(err)}\n`);
     if (debug && err instanceof Error) out.stderr(`${err.stack ?? ''}\n`);
-    return exitStatus(err, verb);
+    return await exitStatus(err, verb);
   } finally {
     engine?.close();
   }
 }
 
 /** Docker's statuses: 126 cannot run, 127 not found, 125 for run's own errors, else 1 (2 usage). */
-function exitStatus(err: unknown, verb: string): number {
+async function exitStatus(err: unknown, verb: string): Promise<number> {
+  const { CannotRun } = await import('../runtime/conmon.js');
   if (err instanceof CannotRun) return err.status;
   if (verb === 'run' || verb === 'create') return 125;
   if (err instanceof SkiffError && err.code === 'USAGE') return 2;

@@ -313,7 +313,7 @@ export class Deployer {
   }
 
   /**
-   * The switch (haproxy-facts §6): add the new servers with explicit options, enable them,
+   * The switch (docs/haproxy.md#switching-traffic): add the new servers with explicit options, enable them,
    * drain the old ones — then the live pointer moves; then the old servers leave once their
    * requests are done, and their containers stop.
    */

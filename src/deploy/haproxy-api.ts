@@ -2,8 +2,7 @@
  * HAProxy's runtime API over its admin socket: one command per connection (the non-interactive
  * mode the manual promises), a reply read until the server closes. HAProxy 2.6 replies carry no
  * status: each command's success is its exact reply text (the management guide, "Unix
- * Sockets commands"; verified in ../shared/notes/haproxy-facts.md §2), anything else is the
- * error to show.
+ * Sockets commands"; docs/haproxy.md#commands-and-replies), anything else is the error to show.
  */
 import net from 'node:net';
 import { FailedPrecondition, Unavailable } from '../util/errors.js';

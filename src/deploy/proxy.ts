@@ -83,7 +83,7 @@ export class Proxy {
     this.writeConfig(frontends, binary);
     const args = ['-f', this.configFile, '-D', '-p', this.pidFile];
     // Daemon-mode reload: the new process takes the listeners over the old one's socket (-x)
-    // and the old one finishes its requests (-sf); haproxy-facts §5 measured 0 failed requests.
+    // and the old one finishes its requests (-sf): 0 failed requests (docs/haproxy.md#reload).
     if (running) args.push('-x', this.api.socketPath, '-sf', String(pid));
     const r = spawnSync(binary, args, { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
     if (r.status !== 0) {
@@ -173,9 +173,9 @@ export function haproxyBinary(): string {
 }
 
 /**
- * The base config of haproxy-facts §1 and §5: an admin socket, retries with redispatch (a
- * refused connect goes to another server), `idle-close-on-response` and `hard-stop-after` so
- * that a reload drops no idle keep-alive client.
+ * The base config (docs/haproxy.md#base-config, #reload): an admin socket, retries with
+ * redispatch (a refused connect goes to another server), `idle-close-on-response` and
+ * `hard-stop-after` so that a reload drops no idle keep-alive client.
  */
 export function renderConfig(socket: string, frontends: Frontend[]): string {
   const lines = [

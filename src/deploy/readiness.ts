@@ -1,7 +1,7 @@
 /**
  * Whether a new replica is ready for traffic, checked by skiff itself before HAProxy sees it:
- * a server enabled in HAProxy comes out UP before its first check (haproxy-facts §2, "Lifecycle
- * of an added server"), so the proxy's checks cannot be the gate.
+ * a server enabled in HAProxy comes out UP before its first check
+ * (docs/haproxy.md#server-lifecycle), so the proxy's checks cannot be the gate.
  */
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';

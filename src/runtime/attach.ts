@@ -1,5 +1,5 @@
 /**
- * The attach socket conmon listens on (runtime-facts.md §2.3): packets from conmon carry one
+ * The attach socket conmon listens on (docs/runtime.md#attach-socket): packets from conmon carry one
  * byte of stream id (2 stdout, 3 stderr) and the output; packets to conmon are stdin bytes;
  * a half-close is stdin's EOF. Window sizes go to the `ctl` FIFO as "1 ROWS COLS".
  */

@@ -1,5 +1,5 @@
 /**
- * Test support for real runtime runs: a busybox-static rootfs (runtime-facts §2.1: applets
+ * Test support for real runtime runs: a busybox-static rootfs (docs/runtime.md#busybox-rootfs: applets
  * as relative links, since `busybox --install -s` makes absolute ones that do not resolve
  * inside), an image-like /etc/passwd and /etc/group, and one foreground `crun run` / `runc
  * run` with stdio captured. Every container gets a unique id and is deleted afterwards.

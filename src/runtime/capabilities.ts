@@ -52,7 +52,7 @@ const KNOWN = [
   'CAP_CHECKPOINT_RESTORE',
 ] as const;
 
-/** Podman 4.3's compiled-in defaults (= Docker's), runtime-facts §5: CapEff 00000000a80425fb. */
+/** Podman 4.3's compiled-in defaults (= Docker's): CapEff 00000000a80425fb (docs/runtime.md#capabilities). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_AUDIT_WRITE',
   'CAP_CHOWN',

@@ -1,6 +1,7 @@
 /**
- * Starting a container through conmon (runtime-facts.md §1–2): conmon holds the container's
- * stdio, writes its log and its exit code, and outlives us, so no skiff process stays behind.
+ * Starting a container through conmon (docs/runtime.md#conmon-command-line, #conmon-pipes):
+ * conmon holds the container's stdio, writes its log and its exit code, and outlives us, so no
+ * skiff process stays behind.
  * We talk to it over two pipes: a start byte (fd 4) and one JSON line back (fd 3) carrying the
  * container's pid or the runtime's error.
  */

@@ -1,6 +1,7 @@
 /**
- * Reading conmon's k8s-file log (runtime-facts.md §2.2): `<time> <stdout|stderr> <F|P> <text>`
- * per line; P marks a partial line continued by the next record.
+ * Reading conmon's k8s-file log (docs/runtime.md#k8s-file-log-format):
+ * `<time> <stdout|stderr> <F|P> <text>` per line; P marks a partial line continued by the next
+ * record.
  */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,7 +1,7 @@
 /**
- * MACHINE.md trap 2 on a fake cgroup tree: once the real host has been fixed (the kernel
- * keeps hugetlb on v1 until reboot) a working crun would hide a broken detection, so the
- * detection is tested on its own.
+ * The hybrid-cgroups trap (docs/host.md#crun-and-hybrid-cgroups) on a fake cgroup tree: once
+ * the real host has been fixed (the kernel keeps hugetlb on v1 until reboot) a working crun
+ * would hide a broken detection, so the detection is tested on its own.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

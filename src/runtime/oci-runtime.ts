@@ -89,7 +89,8 @@ export function hybridControllers(cgroupRoot: string): string[] {
 }
 
 /**
- * MACHINE.md's fix, generalised from hugetlb to whatever cgroup2 offers:
+ * The fix of docs/host.md#crun-and-hybrid-cgroups, generalised from hugetlb to whatever
+ * cgroup2 offers:
  * `mkdir -p <root>/<c> && mount -t cgroup -o <c> cgroup <root>/<c>`. A successful v1 mount
  * is itself the proof: the kernel binds a controller to one hierarchy version at a time.
  * Skips any controller already mounted there, so running it twice changes nothing.

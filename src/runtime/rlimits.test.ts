@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 
 import { hostRlimits, parseProcLimits, parseUlimit, specRlimits } from './rlimits.js';
 
-/** This VM's /proc/self/limits, verbatim (MACHINE.md trap 1: hard nofile 20000). */
+/** This VM's /proc/self/limits, verbatim (hard nofile 20000: docs/host.md#rlimits). */
 const VM_LIMITS = `Limit                     Soft Limit           Hard Limit           Units     
 Max cpu time              unlimited            unlimited            seconds   
 Max file size             unlimited            unlimited            bytes     

@@ -1,6 +1,6 @@
 /**
  * Resource limits (setrlimit) for the container's process: `--ulimit` parsing, Podman's
- * defaults, and the clamp MACHINE.md trap 1 demands. A process may lower its hard limits but
+ * defaults, and the clamp of docs/host.md#rlimits. A process may lower its hard limits but
  * raising one needs CAP_SYS_RESOURCE, which some hosts (this VM) withhold even from root; the
  * runtime then fails the whole container with `setrlimit RLIMIT_NOFILE: Operation not
  * permitted`. So every limit skiff writes is clamped to the caller's current hard limit —

@@ -1,5 +1,5 @@
 /**
- * Precompiled seccomp filters for crun (runtime-facts §4.2). Debian's crun 1.8.1 is built
+ * Precompiled seccomp filters for crun (docs/runtime.md#seccomp). Debian's crun 1.8.1 is built
  * without the hashing library its own cache needs, so every `crun create` compiles the
  * profile with libseccomp: +25–30 ms per container. crun also accepts the finished program
  * in the annotation `run.oci.seccomp_bpf_data` (base64) and then skips compiling ("bypasses

@@ -112,7 +112,7 @@ describe('profile filtering as containers/common setupSeccomp', () => {
 });
 
 describe(
-  'the Debian profile for the default capabilities (runtime-facts §5)',
+  'the Debian profile for the default capabilities',
   { skip: needs('/usr/share/containers/seccomp.json') },
   () => {
     test('19 rule groups: 379 distinct names allowed, 51 refused with EPERM, ENOSYS for the unknown', () => {
@@ -143,7 +143,7 @@ describe(
 );
 
 describe(
-  'precompiled BPF for crun (runtime-facts §4.2)',
+  'precompiled BPF for crun',
   { skip: needs('root', 'busybox', 'crun', 'pgrep') },
   () => {
     let dir: string;

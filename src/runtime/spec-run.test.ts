@@ -58,7 +58,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
   before(() => {
     dir = tempDir('spec-run');
     rootfs = makeBusyboxRootfs(path.join(dir, 'rootfs'));
-    // The real detection, including MACHINE.md's hybrid-cgroups fix when this host needs it.
+    // The real detection, including the hybrid-cgroups fix when this host needs it (docs/host.md).
     const choice = chooseRuntime();
     crun = choice.name === 'crun' ? choice : undefined;
   });
@@ -178,7 +178,7 @@ describe('config.json from buildSpec, run for real', { skip: why }, () => {
     assert.equal(f.get('mount'), 'ok');
   });
 
-  test('MACHINE.md trap 1 is real: an unclamped hard nofile above the caller’s fails', (t) => {
+  test('the rlimit trap is real: an unclamped hard nofile above the caller’s fails', (t) => {
     if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
     const hard = hostRlimits().get('nofile')!.hard;
     if (hard >= 1048576) return t.skip(`this host allows nofile ${hard}; nothing to clamp`);

@@ -352,7 +352,7 @@ describe('annotations and signals', () => {
 
 /**
  * Outside judge: Podman 4.3's own config.json for `podman create --network none IMAGE true`
- * (runtime-facts §5), read from its storage after `podman init`, against buildSpec's for the
+ * (docs/runtime.md#podman-defaults), read from its storage after `podman init`, against buildSpec's for the
  * same case. Podman runs in a private root and run root under a temp dir.
  */
 describe(
@@ -373,7 +373,7 @@ describe(
       podmanCgroupsExisted = fs.existsSync('/sys/fs/cgroup/pids/libpod_parent');
       work = tempDir('podman-judge');
       const conf = path.join(work, 'containers.conf');
-      // MACHINE.md: Podman runs here only with ulimits it may set.
+      // Podman runs here only with ulimits it may set (docs/host.md#podman-ulimits).
       fs.writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n');
       const bb = makeBusyboxRootfs(path.join(work, 'bb'));
       const tar = spawnSync('tar', ['-C', bb, '-cf', path.join(work, 'bb.tar'), '.']);

@@ -1,7 +1,7 @@
 /**
  * The OCI runtime config.json for a container (runtime-spec v1.0.2 config.md and
- * config-linux.md), with Podman 4.3's defaults (runtime-facts §5, checked against Podman's own
- * output by spec.test.ts): 14 capabilities, masked and read-only /proc and /sys paths, the
+ * config-linux.md), with Podman 4.3's defaults (docs/runtime.md#podman-defaults, checked against
+ * Podman's own output by spec.test.ts): 14 capabilities, masked and read-only /proc and /sys paths, the
  * containers-common seccomp profile, pids limit 2048, nofile/nproc rlimits clamped to what the
  * caller may grant. Process arguments, environment, working directory and user follow
  * Docker's rules. Pure apart from reading the rootfs's /etc/passwd and /etc/group, creating a

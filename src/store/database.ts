@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 6:
+ * The metadata database (SQLite, WAL). Schema version 9:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -10,6 +10,7 @@
  *   image_layers image_id, position, diff_id ─▶ layers diff_id PK, size, entries
  *                                                 ▲   the unpacked tree in layers/<hex>/
  *   layer_blobs digest PK, diff_id ───────────────┘   compressed forms of a layer kept in blobs/
+ *                                                     (verified: decompressed, matched diff_id)
  *
  *   containers id PK, name UNIQUE, image_id ─▶ images   state, pid + pid_start, conmon pid, exit, health
  *   endpoints  container_id, network ─▶ networks name PK  ip, mac, aliases (one row per attachment)
@@ -19,7 +20,8 @@
  *   services   name PK, live ─▶ releases.number          deployed services
  *   releases   (service, number) PK                      image, spec, container ids, status
  *   build_cache key PK, parent, instruction ─▶ images    a build step's inputs → the image it made
- *                                                        (and the files it read, per path)
+ *                                                        (and the files it read, per path; for a
+ *                                                        COPY, what it asked of its parent)
  *
  * Every row points only at things complete on disk: files are written and renamed first, rows
  * inserted after, in one transaction. Rows nobody points at (a layer no image uses, an untagged
@@ -168,6 +170,16 @@ const migrations: string[] = [
   // 7: which files a COPY/ADD step read, so a miss can name the ones that changed
   `
   ALTER TABLE build_cache ADD COLUMN files TEXT;  -- JSON {path: record digest}, or NULL
+  `,
+  // 8: a layer blob is sent (push, save) as its layer only once it was checked to be that layer;
+  // rows written before the check existed start unverified and are checked on first use
+  `
+  ALTER TABLE layer_blobs ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;  -- 1: decompressed, digest = diff_id
+  `,
+  // 9: what a COPY asked of its parent image and the answers, so its layer serves another
+  // parent that answers alike (entries whose parent is "any parent")
+  `
+  ALTER TABLE build_cache ADD COLUMN view TEXT;  -- JSON [[method, path, answer]…], or NULL
   `,
 ];
 

@@ -2,7 +2,7 @@
  * HTTP for the registry client: node:http/node:https with keep-alive agents (a pull or push
  * makes dozens of requests to one host; a new connection each, TLS included, would cost more
  * than the small ones carry). node:http rather than fetch: 557 vs 340 MB/s on loopback
- * (shared/notes/compression-facts.md §6).
+ * (docs/compression.md#loopback-http).
  *
  * TLS verification is on unless the caller turns it off. Extra CA certificates come from
  * SKIFF_EXTRA_CA_CERTS (bin/skiff moves NODE_EXTRA_CA_CERTS there so that commands which never
