@@ -2,7 +2,7 @@
  * The public API: what a TypeScript program (and skiff's own CLI) calls. Each method opens
  * nothing itself beyond the store it was given and delegates to the part that owns the work.
  */
-import { buildImage, type BuildOptions } from './build/builder.js';
+import type { BuildOptions } from './build/builder.js';
 import { Deployer, type DeployerOptions } from './deploy/deployer.js';
 import { Proxy } from './deploy/proxy.js';
 import fs from 'node:fs';
@@ -10,8 +10,8 @@ import type { Writable } from 'node:stream';
 import type { Digest } from './oci/digest.js';
 import { importRootfs, type ImportOptions } from './image/import.js';
 import { listImages, type ImageSummary } from './image/list.js';
-import { loadArchive, type Loaded, type LoadOptions } from './image/load.js';
-import { saveImages, type SaveOptions } from './image/save.js';
+import type { Loaded, LoadOptions } from './image/load.js';
+import type { SaveOptions } from './image/save.js';
 import { removeImages, type RemoveResult } from './image/remove.js';
 import { imageHistory, inspectImage, type HistoryRow, type ImageInspect } from './image/inspect.js';
 import { resolveImage, tagName } from './image/image.js';
@@ -26,7 +26,7 @@ import { stopSupervisor } from './runtime/supervisor.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RegistryClient, type ClientOptions } from './registry/client/client.js';
+import type { ClientOptions, RegistryClient } from './registry/client/client.js';
 import type { Credentials } from './registry/client/credentials.js';
 import type { PullOptions, PullResult } from './registry/client/pull.js';
 import type { PushOptions, PushResult } from './registry/client/push.js';
@@ -87,7 +87,10 @@ export class Engine {
   }
 
   /** A Dockerfile and its context become an image; returns its ID. */
-  build(options: BuildOptions): Promise<Digest> {
+  async build(options: BuildOptions): Promise<Digest> {
+    // The builder, the registry client, save and load are loaded by the calls that use them:
+    // every command is a new process, and `run` or `ps` should not parse the builder.
+    const { buildImage } = await import('./build/builder.js');
     return buildImage(this.store, this.runtime, {
       fetch: async (name) => (await this.pull(name)).imageId,
       ...options,
@@ -159,12 +162,14 @@ export class Engine {
   }
 
   async save(inputs: string[], output: string | Writable, options: SaveOptions = {}): Promise<void> {
+    const { saveImages } = await import('./image/save.js');
     return saveImages(this.store, inputs, output, options);
   }
 
   async load(source: string | AsyncIterable<Buffer>, options: LoadOptions = {}): Promise<Loaded[]> {
     const stream =
       typeof source === 'string' ? fs.createReadStream(source, { highWaterMark: 1 << 20 }) : source;
+    const { loadArchive } = await import('./image/load.js');
     return loadArchive(this.store, stream, options);
   }
 
@@ -229,6 +234,7 @@ export class Engine {
 
 /** A client for one call: its keep-alive connections close with it. */
 async function withClient<T>(options: ClientOptions, fn: (client: RegistryClient) => Promise<T>): Promise<T> {
+  const { RegistryClient } = await import('./registry/client/client.js');
   const client = new RegistryClient({ insecure: options.insecure, retryDelay: options.retryDelay });
   try {
     return await fn(client);
