@@ -69,3 +69,51 @@ test('no folder imports a folder above it', () => {
   assert.ok(checked > 20, `found imports to check (${checked})`);
   assert.deepEqual(violations, []);
 });
+
+/**
+ * The CLI (and any other shell over skiff, such as an API service) goes through Engine: it
+ * imports engine.ts, and util/ and oci/ for parsing and formatting, nothing else. What it
+ * still reaches past Engine for is listed here; the list may only shrink.
+ */
+const CLI_REACHES_PAST_ENGINE = new Set([
+  'build-commands.ts → ../build/add-source.js',
+  'build-commands.ts → ../build/execute.js',
+  'build-progress.ts → ../build/execute.js',
+  'deploy-commands.ts → ../deploy/project-deploy.js',
+  'deploy-commands.ts → ../deploy/project.js',
+  'deploy-commands.ts → ../deploy/release-diff.js',
+  'deploy-commands.ts → ../deploy/releases.js',
+  'deploy-commands.ts → ../deploy/service-status.js',
+  'deploy-commands.ts → ../runtime/health.js',
+  'limit-flags.ts → ../store/ingest-limits.js',
+  'registry-client-commands.ts → ../registry/client/progress.js',
+  'registry-commands.ts → ../registry/server/gc.js',
+  'registry-commands.ts → ../registry/server/htpasswd.js',
+  'registry-commands.ts → ../registry/server/jwt.js',
+  'registry-commands.ts → ../registry/server/server.js',
+]);
+
+test('cli/ imports only engine.ts, util/ and oci/ (beside a list that only shrinks)', () => {
+  const cli = path.join(sourceRoot(), 'cli');
+  const found = new Set<string>();
+  for (const file of sources(cli)) {
+    if (file.endsWith('.test.ts')) continue;
+    const text = fs.readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/from\s*'(\.\.\/[^']+)'/g)) {
+      const target = match[1]!;
+      if (target === '../engine.js' || target.startsWith('../util/') || target.startsWith('../oci/'))
+        continue;
+      found.add(`${path.basename(file)} → ${target}`);
+    }
+  }
+  assert.deepEqual(
+    [...found].filter((f) => !CLI_REACHES_PAST_ENGINE.has(f)).sort(),
+    [],
+    'new reach past Engine',
+  );
+  assert.deepEqual(
+    [...CLI_REACHES_PAST_ENGINE].filter((f) => !found.has(f)).sort(),
+    [],
+    'gone from the code: take it off the list',
+  );
+});

@@ -18,8 +18,20 @@ import { resolveImage, tagName } from './image/image.js';
 import { checkStore, type CheckReport } from './store/check.js';
 import { collectGarbage, type CollectResult } from './store/gc.js';
 import { Store } from './store/store.js';
+import { eventFilter, type SkiffEvent } from './store/events.js';
+import { parseTimestamp } from './util/timestamps.js';
+import { familiarString, parseReference } from './oci/reference.js';
 import { DEFAULT_STORE_ROOT } from './store/paths.js';
+import { ingestLimits, type IngestLimits } from './store/ingest-limits.js';
+import { settingsPath } from './store/settings.js';
 import { Runtime } from './runtime/runtime.js';
+import { runAttached, type RunStreams } from './runtime/attached-run.js';
+import type { ContainerRow, CreateOptions } from './runtime/records.js';
+import type { ContainerSummary } from './runtime/container-summary.js';
+import type { LogLine } from './runtime/logs.js';
+import type { NetworkInfo } from './runtime/network/network-manager.js';
+import type { VolumeInfo } from './runtime/volume-store.js';
+import { supervise } from './runtime/supervisor.js';
 import { chooseRuntime, hybridControllers, type RuntimeName } from './runtime/oci-runtime.js';
 import { findProgram, PROGRAMS, type ProgramName } from './util/programs.js';
 import { stopSupervisor } from './runtime/supervisor.js';
@@ -32,6 +44,19 @@ import type { PullOptions, PullResult } from './registry/client/pull.js';
 import type { PushOptions, PushResult } from './registry/client/push.js';
 
 export const DEFAULT_ROOT = DEFAULT_STORE_ROOT;
+
+export type { ContainerRow, ContainerSummary, CreateOptions, LogLine, NetworkInfo, RunStreams, VolumeInfo };
+export { asDockerEvent, type DockerEvent, type SkiffEvent } from './store/events.js';
+export {
+  AlreadyExists,
+  DataLoss,
+  FailedPrecondition,
+  InvalidArgument,
+  NotFound,
+  SkiffError,
+  Unavailable,
+  type ErrorCategory,
+} from './util/errors.js';
 
 export interface EngineOptions {
   /** Store root; default SKIFF_ROOT or /var/lib/skiff. */
@@ -58,6 +83,8 @@ export interface SystemInfo {
   cgroups: string;
   kernel: string;
   programs: Record<ProgramName, string | null>;
+  /** The ingest limits in effect (store/ingest-limits.ts) and the file that sets them. */
+  limits: IngestLimits & { settings: string };
 }
 
 export class Engine {
@@ -91,10 +118,161 @@ export class Engine {
     // The builder, the registry client, save and load are loaded by the calls that use them:
     // every command is a new process, and `run` or `ps` should not parse the builder.
     const { buildImage } = await import('./build/builder.js');
-    return buildImage(this.store, this.runtime, {
+    const id = await buildImage(this.store, this.runtime, {
       fetch: async (name) => (await this.pull(name)).imageId,
       ...options,
     });
+    for (const name of options.tags ?? []) this.imageEvent('tag', id, tagName(name));
+    return id;
+  }
+
+  // Containers -------------------------------------------------------------------------------
+
+  /** Records a container; nothing runs yet. Bad options fail here, before anything exists. */
+  createContainer(options: CreateOptions): ContainerRow {
+    return this.runtime.create(options);
+  }
+
+  /**
+   * `run`: creates the container and starts it. Detached, it resolves once the container runs
+   * (removing it again if it cannot start); attached to `streams`, once it exits, to its exit
+   * status, and with `rm` the container is removed afterwards.
+   */
+  async run(
+    options: CreateOptions,
+    how: { detach: true } | { detach?: false; streams: RunStreams; onRemoveError?: (err: Error) => void },
+  ): Promise<{ id: string; exitCode?: number }> {
+    const row = this.runtime.create(options);
+    if (how.detach) {
+      try {
+        await this.runtime.start(row.id);
+      } catch (err) {
+        await this.runtime.remove(row.id, { force: true });
+        throw err;
+      }
+      return { id: row.id };
+    }
+    const exitCode = await runAttached(this.runtime, row.id, how.streams, {
+      rm: options.rm,
+      onRemoveError: how.onRemoveError,
+    });
+    return { id: row.id, exitCode };
+  }
+
+  async startContainer(name: string): Promise<ContainerRow> {
+    return this.runtime.start(name);
+  }
+
+  containers(options: { all?: boolean } = {}): ContainerSummary[] {
+    return this.runtime.list(options);
+  }
+
+  container(name: string): ContainerRow & { options: CreateOptions } {
+    return this.runtime.inspect(name);
+  }
+
+  logs(
+    name: string,
+    options: { follow?: boolean; tail?: number; signal?: AbortSignal } = {},
+  ): AsyncIterable<LogLine> {
+    return this.runtime.logs(name, options);
+  }
+
+  /** Runs a command in a running container with this process's stdio; its exit status. */
+  exec(
+    name: string,
+    command: string[],
+    options: { tty?: boolean; env?: string[]; user?: string; workdir?: string } = {},
+  ): Promise<number> {
+    return this.runtime.exec(name, command, options);
+  }
+
+  /** The stop signal, then SIGKILL after `timeout` seconds (the container's own, or 10). */
+  async stop(name: string, timeout?: number): Promise<ContainerRow> {
+    return this.runtime.stop(name, timeout);
+  }
+
+  async restart(name: string, timeout?: number): Promise<ContainerRow> {
+    await this.runtime.stop(name, timeout);
+    return this.runtime.start(name);
+  }
+
+  kill(name: string, signal = 'KILL'): void {
+    this.runtime.kill(name, signal);
+  }
+
+  async removeContainer(name: string, options: { force?: boolean } = {}): Promise<ContainerRow> {
+    return this.runtime.remove(name, options);
+  }
+
+  /** Resolves to the container's exit status once it is not running. */
+  wait(name: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    return this.runtime.wait(name, options);
+  }
+
+  /** Removes every container that is not running; their IDs. */
+  async pruneContainers(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const c of this.runtime.list({ all: true })) {
+      if (c.state === 'running') continue;
+      await this.runtime.remove(c.id);
+      removed.push(c.id);
+    }
+    return removed;
+  }
+
+  /** conmon's exit command for a detached container: record the exit, --rm, restart policy. */
+  cleanupContainer(id: string, run?: string): Promise<void> {
+    return this.runtime.cleanup(id, run);
+  }
+
+  /** The per-host supervisor (health checks, log rotation); returns when it is idle. */
+  supervise(): Promise<void> {
+    return supervise(this.runtime, this.store.paths.root);
+  }
+
+  /** At boot: containers whose restart policy wants them running are started. */
+  boot(): ReturnType<Runtime['boot']> {
+    return this.runtime.boot();
+  }
+
+  // Networks and volumes ---------------------------------------------------------------------
+
+  createNetwork(name: string, options: { subnet?: string } = {}): NetworkInfo {
+    return this.runtime.networks.create(name, options);
+  }
+
+  networks(): NetworkInfo[] {
+    return this.runtime.networks.list();
+  }
+
+  network(name: string): NetworkInfo {
+    return this.runtime.networks.inspect(name);
+  }
+
+  removeNetwork(name: string): void {
+    this.runtime.networks.remove(name);
+  }
+
+  createVolume(name: string): VolumeInfo {
+    return this.runtime.volumes.create(name);
+  }
+
+  volumes(): VolumeInfo[] {
+    return this.runtime.volumes.list();
+  }
+
+  volume(name: string): VolumeInfo {
+    return this.runtime.volumes.inspect(name);
+  }
+
+  removeVolume(name: string, options: { force?: boolean } = {}): void {
+    this.runtime.volumes.remove(name, options);
+  }
+
+  /** The store's root directory. */
+  get root(): string {
+    return this.store.paths.root;
   }
 
   /** Services, releases and the proxy in front of them. */
@@ -116,7 +294,9 @@ export class Engine {
     const stream =
       typeof source === 'string' ? fs.createReadStream(source, { highWaterMark: 1 << 20 }) : source;
     const tags = options.tag ? [tagName(options.tag)] : [];
-    return importRootfs(this.store, stream, { ...options, tags });
+    const imported = await importRootfs(this.store, stream, { ...options, tags });
+    this.imageEvent('import', imported.id, tags[0]);
+    return imported;
   }
 
   /**
@@ -138,11 +318,36 @@ export class Engine {
           : 'v1',
       kernel: os.release(),
       programs,
+      limits: { ...ingestLimits(this.store.paths.root), settings: settingsPath(this.store.paths.root) },
     };
   }
 
-  images(): ImageSummary[] {
-    return listImages(this.store);
+  /**
+   * What happened in the store, as any skiff process recorded it: the events since `since`
+   * (none without it), then each new one as it is recorded, until `until` or the signal.
+   * Times are Unix seconds, dates, RFC 3339 times or durations back from now; `filters` are
+   * Docker's (type, event, container, image, network, volume, label).
+   */
+  events(
+    options: {
+      since?: string;
+      until?: string;
+      filters?: Record<string, string[]>;
+      signal?: AbortSignal;
+    } = {},
+  ): AsyncGenerator<SkiffEvent> {
+    const now = Date.now();
+    return this.store.events.follow({
+      sinceNano: options.since === undefined ? undefined : parseTimestamp(options.since, 'since', now),
+      untilNano: options.until === undefined ? undefined : parseTimestamp(options.until, 'until', now),
+      filter: eventFilter(options.filters ?? {}),
+      signal: options.signal,
+    });
+  }
+
+  /** Every image, or those `reference` names (any tag of a repository, or one tag). */
+  images(options: { reference?: string } = {}): ImageSummary[] {
+    return listImages(this.store, options);
   }
 
   async tag(source: string, target: string): Promise<void> {
@@ -150,6 +355,7 @@ export class Engine {
     await this.store.locked('shared', () => {
       const resolved = resolveImage(this.store, source);
       this.store.meta.setTag(name, resolved.manifestDigest);
+      this.imageEvent('tag', resolved.imageId, name);
     });
   }
 
@@ -170,11 +376,16 @@ export class Engine {
     const stream =
       typeof source === 'string' ? fs.createReadStream(source, { highWaterMark: 1 << 20 }) : source;
     const { loadArchive } = await import('./image/load.js');
-    return loadArchive(this.store, stream, options);
+    const loaded = await loadArchive(this.store, stream, options);
+    for (const image of loaded) this.imageEvent('load', image.id, image.tags[0]);
+    return loaded;
   }
 
   async removeImages(inputs: string[], options: { force?: boolean } = {}): Promise<RemoveResult> {
-    return removeImages(this.store, inputs, options);
+    const result = await removeImages(this.store, inputs, options);
+    for (const name of result.untagged) this.imageEvent('untag', name, name);
+    for (const id of result.deleted) this.imageEvent('delete', id);
+    return result;
   }
 
   async check(options: { signal?: AbortSignal } = {}): Promise<CheckReport> {
@@ -209,7 +420,9 @@ export class Engine {
 
   /** Fetches an image from its registry; only layers the store lacks are downloaded. */
   async pull(reference: string, options: PullOptions & ClientOptions = {}): Promise<PullResult> {
-    return withClient(options, (client) => client.pull(this.store, reference, options));
+    const pulled = await withClient(options, (client) => client.pull(this.store, reference, options));
+    this.imageEvent('pull', pulled.reference, pulled.reference);
+    return pulled;
   }
 
   /** Sends local image `source` to `target` (default: its own name); only missing blobs travel. */
@@ -218,7 +431,24 @@ export class Engine {
     target?: string,
     options: PushOptions & ClientOptions = {},
   ): Promise<PushResult> {
-    return withClient(options, (client) => client.push(this.store, source, target, options));
+    const pushed = await withClient(options, (client) => client.push(this.store, source, target, options));
+    this.imageEvent('push', pushed.reference, pushed.reference);
+    return pushed;
+  }
+
+  /** Records an image event; the store is already changed, so a failure to record is no error. */
+  private imageEvent(action: string, id: string, name?: string): void {
+    try {
+      const attributes: Record<string, string> = name ? { name: familiar(name) } : {};
+      this.store.events.record({
+        type: 'image',
+        action,
+        id: id.includes(':') && !id.startsWith('sha') ? familiar(id) : id,
+        attributes,
+      });
+    } catch (err) {
+      this.options.notice?.(`record event: ${(err as Error).message}`);
+    }
   }
 
   /** Checks credentials against the registry and stores them as Docker does; returns where. */
@@ -229,6 +459,15 @@ export class Engine {
   /** Forgets a registry's credentials; false when none were stored. */
   async logout(registry: string): Promise<boolean> {
     return withClient({}, (client) => client.logout(registry));
+  }
+}
+
+/** `busybox:latest` for `docker.io/library/busybox:latest`, as Docker shows names. */
+function familiar(name: string): string {
+  try {
+    return familiarString(parseReference(name));
+  } catch {
+    return name;
   }
 }
 

@@ -379,3 +379,32 @@ test('a usage error exits 2 with one line', { skip: needs('root') }, async (t) =
     oneLineError(r.stderr);
   }
 });
+
+test(
+  'images NAME finds an image by any name the other verbs take, a registry port included',
+  { skip: needs('root') },
+  async (t) => {
+    const s = sandbox(t);
+    const big = (await s.ok(['import', busyboxTar(), '127.0.0.1:5055/alice/big:v1'])).stdout.trim();
+    const other = (await s.ok(['import', busyboxTar(), 'alice/big:v2'])).stdout.trim();
+    const ids = async (...args: string[]) =>
+      (await s.ok(['images', '-q', '--no-trunc', ...args])).stdout.split('\n').filter(Boolean);
+    assert.deepEqual(await ids('127.0.0.1:5055/alice/big'), [big]);
+    assert.deepEqual(await ids('127.0.0.1:5055/alice/big:v1'), [big]);
+    assert.deepEqual(await ids('127.0.0.1:5055/alice/big:v2'), []);
+    assert.deepEqual(await ids('alice/big'), [other], 'Docker Hub names are normalised as pull reads them');
+    assert.deepEqual(await ids('docker.io/alice/big:v2'), [other]);
+    // Only the rows it names, as Docker shows them; sizes as in the whole list.
+    await s.ok(['tag', '127.0.0.1:5055/alice/big:v1', 'elsewhere:1']);
+    const rows = tableRows((await s.ok(['images', '127.0.0.1:5055/alice/big'])).stdout);
+    assert.deepEqual(
+      rows.slice(1).map((r) => r.slice(0, 2)),
+      [['127.0.0.1:5055/alice/big', 'v1']],
+    );
+    const all = JSON.parse((await s.ok(['images', '--format', 'json'])).stdout) as ImageRow[];
+    const one = JSON.parse(
+      (await s.ok(['images', '--format', 'json', '127.0.0.1:5055/alice/big'])).stdout,
+    ) as ImageRow[];
+    assert.deepEqual(one, [{ ...all.find((i) => i.id === big)!, tags: ['127.0.0.1:5055/alice/big:v1'] }]);
+  },
+);

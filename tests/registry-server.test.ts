@@ -4,6 +4,7 @@
  * registry-server-gc).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it, after, before } from 'node:test';
@@ -135,6 +136,46 @@ describe('registry serve logging', () => {
       assert.equal(lines.length, 2, lines.join('\n'));
       assert.match(lines[0]!, /^GET \/v2\/ 200 \d+ms$/);
       assert.match(lines[1]!, /^GET \/v2\/x\/manifests\/nope 404 \d+ms$/);
+    } finally {
+      s.cleanup();
+    }
+  });
+});
+
+describe('registry serve size limits', () => {
+  it('--max-upload-size and --repo-quota refuse what passes them; a bad size is one line', async () => {
+    const s = makeSandbox('skiff-reg-quota-');
+    try {
+      const reg = await serveCli(SKIFF_BIN, path.join(s.dir, 'reg'), [
+        '--max-upload-size',
+        '1KiB',
+        '--repo-quota',
+        '3k',
+      ]);
+      const push = (name: string, data: Buffer) =>
+        raw(
+          reg.url,
+          'POST',
+          `/v2/${name}/blobs/uploads/?digest=sha256:${createHash('sha256').update(data).digest('hex')}`,
+          {
+            body: data,
+          },
+        );
+      assert.equal((await push('q/app', Buffer.alloc(2048, 1))).status, 413);
+      for (const fill of [1, 2, 3]) assert.equal((await push('q/app', Buffer.alloc(1000, fill))).status, 201);
+      const over = await push('q/app', Buffer.alloc(1000, 4));
+      assert.equal(over.status, 413);
+      assert.match(over.body.toString(), /"code":"DENIED".*its quota/);
+      assert.equal(await reg.stop(), '');
+      const bad = await skiff([
+        'registry',
+        'serve',
+        '--root',
+        path.join(s.dir, 'reg'),
+        '--repo-quota',
+        'plenty',
+      ]);
+      assert.match(oneLineError(bad.stderr), /^Error: registry serve: --repo-quota `plenty`: not a size/);
     } finally {
       s.cleanup();
     }

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { mknod } from '../sys/nodes.js';
 import { setXattr } from '../sys/xattr.js';
-import { FailedPrecondition, InvalidArgument, SkiffError } from '../util/errors.js';
+import { errnoCode, FailedPrecondition, InvalidArgument, SkiffError } from '../util/errors.js';
 import type { TarEntry } from './tar-header.js';
 import { readTar } from './tar-reader.js';
 
@@ -51,6 +51,22 @@ const OPAQUE = '.wh..wh..opq';
 const OVERLAY_XATTRS = 'trusted.overlay.';
 const CREATE_FILE =
   fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+/** Linux's device numbers: 12 bits of major, 20 of minor (anything more, mknod refuses). */
+const MAX_MAJOR = 0xfff;
+const MAX_MINOR = 0xfffff;
+
+/** Why the file system refuses an xattr, by errno (xattr(7), setxattr(2)). */
+const XATTR_REFUSALS: Record<string, string> = {
+  E2BIG: 'its value is too large',
+  ERANGE: 'its name is too long',
+  ENOTSUP: 'the file system does not support its namespace',
+  EOPNOTSUPP: 'the file system does not support its namespace',
+  ENOSPC: 'no room for it on the file system',
+  EDQUOT: 'no room for it on the file system',
+  EINVAL: 'the file system refuses its name or value',
+  EPERM: 'the file system does not allow it here',
+  EACCES: 'the file system does not allow it here',
+};
 
 /**
  * Creates the regular file `abs` (never through a symlink, never over anything), writes
@@ -185,6 +201,8 @@ class Extraction {
         return this.hardlink(entry, rel, abs);
       case 'symlink':
         if (!entry.linkname) throw bad(entry, 'symlink without a target');
+        if (Buffer.byteLength(entry.linkname) > MAX_PATH_BYTES)
+          throw bad(entry, `symlink target is over ${MAX_PATH_BYTES} bytes, more than Linux takes`);
         fs.symlinkSync(entry.linkname, abs);
         this.created.set(rel, 'symlink');
         fs.lchownSync(abs, entry.uid, entry.gid);
@@ -193,8 +211,15 @@ class Extraction {
         return;
       case 'char':
       case 'block':
-      case 'fifo':
-        mknod(abs, entry.type, 0o600, entry.devmajor ?? 0, entry.devminor ?? 0);
+      case 'fifo': {
+        const major = entry.devmajor ?? 0;
+        const minor = entry.devminor ?? 0;
+        if (entry.type !== 'fifo' && (major > MAX_MAJOR || minor > MAX_MINOR))
+          throw bad(
+            entry,
+            `device number ${major}:${minor} is out of range (Linux takes major ≤ ${MAX_MAJOR}, minor ≤ ${MAX_MINOR})`,
+          );
+        mknod(abs, entry.type, 0o600, major, minor);
         this.created.set(rel, entry.type);
         fs.lchownSync(abs, entry.uid, entry.gid);
         // Our own node, just made under directories we made: chmod cannot follow a symlink here.
@@ -202,6 +227,7 @@ class Extraction {
         this.setXattrs(abs, entry, entry.type);
         fs.lutimesSync(abs, entry.mtime, entry.mtime);
         return;
+      }
     }
   }
 
@@ -318,7 +344,15 @@ class Extraction {
       if (name.startsWith(OVERLAY_XATTRS)) continue;
       // Linux allows user.* only on regular files and directories (xattr(7)).
       if (name.startsWith('user.') && kind !== 'file' && kind !== 'dir') continue;
-      setXattr(abs, name, value);
+      try {
+        setXattr(abs, name, value);
+      } catch (err) {
+        // The layer asks for what this file system cannot hold: the entry and the xattr are
+        // the news, not the temp path it was being written to.
+        const why = XATTR_REFUSALS[errnoCode(err) ?? ''];
+        if (why === undefined) throw err;
+        throw bad(entry, `xattr \`${printable(name)}\` (${value.length} bytes): ${why} (${errnoCode(err)})`);
+      }
     }
   }
 
@@ -327,6 +361,10 @@ class Extraction {
   }
 }
 
+/** Linux's NAME_MAX and PATH_MAX: a longer name fails in the kernel with ENAMETOOLONG. */
+const MAX_COMPONENT_BYTES = 255;
+const MAX_PATH_BYTES = 4095;
+
 /**
  * The path an entry names, relative to the root ('' for the root itself): leading "./" and a
  * trailing "/" stripped, "." components dropped. Anything else odd is rejected, not repaired.
@@ -334,6 +372,7 @@ class Extraction {
 function normalise(name: string): string {
   if (name === '') throw new BadPath('empty name');
   if (name.includes('\0')) throw new BadPath('name contains a NUL byte');
+  checkLength(name);
   if (name.startsWith('/')) throw new BadPath('absolute path', true);
   let rest = name;
   while (rest.startsWith('./')) rest = rest.slice(2);
@@ -361,6 +400,14 @@ function normalise(name: string): string {
   return out.join('/');
 }
 
+function checkLength(name: string): void {
+  if (Buffer.byteLength(name) > MAX_PATH_BYTES)
+    throw new BadPath(`name is over ${MAX_PATH_BYTES} bytes, more than Linux takes for a path`);
+  for (const part of name.split('/'))
+    if (Buffer.byteLength(part) > MAX_COMPONENT_BYTES)
+      throw new BadPath(`a name component is over ${MAX_COMPONENT_BYTES} bytes, more than Linux takes`);
+}
+
 function depth(rel: string): number {
   if (rel === '') return -1;
   let n = 0;
@@ -372,10 +419,11 @@ function bad(entry: TarEntry, cause: string): InvalidArgument {
   return new InvalidArgument(`apply layer: entry \`${printable(entry.name)}\`: ${cause}`);
 }
 
-/** Names in messages: control characters would garble a terminal. */
+/** Names in messages: control characters would garble a terminal, and a 60 KiB name flood it. */
 function printable(name: string): string {
   // eslint-disable-next-line no-control-regex
-  return name.replace(/[\x00-\x1f\x7f]/g, '?');
+  const clean = name.replace(/[\x00-\x1f\x7f]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 function wrap(err: unknown, context: string): unknown {

@@ -270,9 +270,14 @@ export function decodeHeader(block: Buffer, offset: number): RawHeader {
   }
   const magic = block.toString('latin1', MAGIC[0], VERSION[0] + VERSION[1]);
   const format: HeaderFormat = magic.startsWith('ustar\0') ? 'ustar' : magic === 'ustar  \0' ? 'gnu' : 'v7';
-  const number = (field: readonly [number, number], what: string): number =>
-    parseNumber(block, field) ??
-    fail(`field \`${what}\` is not a number: ${JSON.stringify(fieldText(block, field))}`);
+  // Only a time may be before 1970: GNU base-256 can write any negative number, and a
+  // negative size, id or device number would reach the file system (or Node) as nonsense.
+  const number = (field: readonly [number, number], what: string, signed = false): number => {
+    const value =
+      parseNumber(block, field) ??
+      fail(`field \`${what}\` is not a number: ${JSON.stringify(fieldText(block, field))}`);
+    return value < 0 && !signed ? fail(`field \`${what}\` is negative: ${value}`) : value;
+  };
   let name = cString(block, NAME);
   if (format === 'ustar' && block[PREFIX[0]] !== 0) name = `${cString(block, PREFIX)}/${name}`;
   const extended = format !== 'v7';
@@ -283,7 +288,7 @@ export function decodeHeader(block: Buffer, offset: number): RawHeader {
     uid: number(UID, 'uid'),
     gid: number(GID, 'gid'),
     size: number(SIZE, 'size'),
-    mtime: number(MTIME, 'mtime'),
+    mtime: number(MTIME, 'mtime', true),
     typeflag: String.fromCharCode(block[TYPEFLAG]!),
     linkname: cString(block, LINKNAME),
     uname: extended ? cString(block, UNAME) : '',

@@ -35,6 +35,12 @@ const ZERO_BLOCK = Buffer.alloc(BLOCK);
 /** Metadata headers are held in memory; real ones are a few KiB (names, xattrs). */
 const MAX_META_SIZE = 16 << 20;
 
+/** uid_t and gid_t are 32 bits, and all ones means "leave unchanged" to chown(2). */
+const MAX_OWNER_ID = 0xfffffffe;
+
+/** A time_t is 64 bits of seconds: anything else is refused by utimes(2), or is no time. */
+const MAX_TIME = 2 ** 63;
+
 const TYPES: Record<string, EntryType> = {
   '\0': 'file',
   '0': 'file',
@@ -211,11 +217,13 @@ function buildEntry(header: RawHeader, type: EntryType, ext: Extensions, where: 
     return value === undefined || value.length === 0 ? undefined : value;
   };
   const text = (key: string): string | undefined => pax(key)?.toString('utf8');
+  const bad = (field: string, value: string | number, cause: string): InvalidArgument =>
+    new InvalidArgument(`read tar: ${where()}: ${field} \`${shown(String(value))}\` ${cause}`);
   const integer = (key: string, fallback: number): number => {
     const value = text(key);
     if (value === undefined) return fallback;
     if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
-      throw new InvalidArgument(`read tar: ${where()}: PAX record \`${key}=${value}\` is not an integer`);
+      throw bad('PAX record', `${key}=${value}`, 'is not an integer');
     }
     return Number(value);
   };
@@ -227,7 +235,10 @@ function buildEntry(header: RawHeader, type: EntryType, ext: Extensions, where: 
   }
   const mtimeText = text('mtime');
   if (mtimeText !== undefined && !/^-?[0-9]+(\.[0-9]*)?$/.test(mtimeText)) {
-    throw new InvalidArgument(`read tar: ${where()}: PAX record \`mtime=${mtimeText}\` is not a number`);
+    throw bad('PAX record', `mtime=${mtimeText}`, 'is not a number');
+  }
+  if (mtimeText !== undefined && !(Math.abs(Number(mtimeText)) < MAX_TIME)) {
+    throw bad('PAX record', `mtime=${mtimeText}`, 'is out of range (a 64-bit count of seconds)');
   }
   const entry: TarEntry = {
     name: text('path') ?? ext.longName ?? header.name,
@@ -238,18 +249,27 @@ function buildEntry(header: RawHeader, type: EntryType, ext: Extensions, where: 
     size: type === 'file' ? integer('size', header.size) : 0,
     mtime: mtimeText !== undefined ? Number(mtimeText) : header.mtime,
   };
+  for (const id of ['uid', 'gid'] as const) {
+    if (entry[id] > MAX_OWNER_ID) throw bad('field', id, `is ${entry[id]}, more than ${MAX_OWNER_ID}`);
+  }
+  if (entry.name.includes('\0')) throw bad('PAX record', 'path', 'contains a NUL byte');
   const uname = text('uname') ?? header.uname;
   const gname = text('gname') ?? header.gname;
   if (uname !== '') entry.uname = uname;
   if (gname !== '') entry.gname = gname;
-  if (type === 'hardlink' || type === 'symlink')
+  if (type === 'hardlink' || type === 'symlink') {
     entry.linkname = text('linkpath') ?? ext.longLink ?? header.linkname;
+    if (entry.linkname.includes('\0')) throw bad('link target', entry.linkname, 'contains a NUL byte');
+  }
   if (type === 'char' || type === 'block') {
     entry.devmajor = header.devmajor;
     entry.devminor = header.devminor;
   }
   if (ext.globals.size + ext.locals.size > 0) {
     const xattrs = readXattrs(new Map([...ext.globals, ...ext.locals]));
+    for (const name of xattrs.keys()) {
+      if (name === '' || name.includes('\0')) throw bad('xattr name', name, 'is empty or has a NUL byte');
+    }
     if (xattrs.size > 0) entry.xattrs = xattrs;
   }
   return entry;
@@ -281,6 +301,13 @@ function percentDecode(text: string): string {
     } else out[n++] = bytes[i]!;
   }
   return out.toString('utf8', 0, n);
+}
+
+/** A value from the archive in a message: one line, cut short, so no input can flood a log. */
+function shown(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
 }
 
 function cString(data: Buffer): string {

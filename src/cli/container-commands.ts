@@ -1,8 +1,5 @@
 /** The container verbs: run, create, start, ps, logs, exec, stop, kill, restart, rm, wait, prune. */
-import type { Engine } from '../engine.js';
-import type { CreateOptions } from '../runtime/records.js';
-import { attach, type Attached } from '../runtime/attach.js';
-import { supervise } from '../runtime/supervisor.js';
+import type { CreateOptions, Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
 import { bool, envOption, list, needArgs, parseArgs, str, type FlagSpec, type Parsed } from './args.js';
@@ -112,67 +109,48 @@ export async function runCommand(engine: Engine, argv: string[], out: Output): P
   if (bool(p, 'detach') && options.rm && options.restart && options.restart !== 'no') {
     throw new InvalidArgument('run: --rm and --restart cannot be used together');
   }
-  const runtime = engine.runtime;
-  const row = runtime.create(options);
   if (bool(p, 'detach')) {
-    try {
-      await runtime.start(row.id);
-    } catch (err) {
-      await runtime.remove(row.id, { force: true });
-      throw err;
-    }
-    out.stdout(`${row.id}\n`);
+    out.stdout(`${(await engine.run(options, { detach: true })).id}\n`);
     return 0;
   }
-  return runAttached(engine, row.id, options, out);
+  return runAttached(engine, options, out);
 }
 
-async function runAttached(engine: Engine, id: string, options: CreateOptions, out: Output): Promise<number> {
-  const runtime = engine.runtime;
-  let attached: Attached | undefined;
+/** A foreground run: this terminal's streams, raw and sized when the container has a tty. */
+async function runAttached(engine: Engine, options: CreateOptions, out: Output): Promise<number> {
   const tty = options.tty === true;
-  const stdin = options.interactive ? process.stdin : undefined;
-  const onResize = () => attached?.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
-  try {
-    await runtime.start(id, {
-      beforeStart: (bundle) => {
-        attached = attach(bundle, {
-          stdout: process.stdout,
-          stderr: tty ? process.stdout : process.stderr,
-          stdin,
-        });
+  let resize: (() => void) | undefined;
+  const { exitCode } = await engine.run(options, {
+    streams: {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      stdin: options.interactive ? process.stdin : undefined,
+      tty,
+      onAttached: (attached) => {
         if (tty && process.stdout.isTTY) {
-          onResize();
-          process.stdout.on('resize', onResize);
+          resize = () => attached.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+          resize();
+          process.stdout.on('resize', resize);
         }
         if (tty && process.stdin.isTTY && options.interactive) process.stdin.setRawMode(true);
       },
-    });
-  } catch (err) {
-    attached?.close();
-    await runtime.remove(id, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  try {
-    await attached?.done;
-    const code = await runtime.wait(id);
-    return code;
-  } finally {
-    attached?.close();
-    process.stdout.off('resize', onResize);
-    if (options.interactive) {
-      if (tty && process.stdin.isTTY) process.stdin.setRawMode(false);
-      process.stdin.pause();
-    }
-    if (options.rm)
-      await runtime.remove(id, { force: true }).catch((err: Error) => out.stderr(`${err.message}\n`));
-  }
+      onDetached: () => {
+        if (resize) process.stdout.off('resize', resize);
+        if (options.interactive) {
+          if (tty && process.stdin.isTTY) process.stdin.setRawMode(false);
+          process.stdin.pause();
+        }
+      },
+    },
+    onRemoveError: (err) => out.stderr(`${err.message}\n`),
+  });
+  return exitCode!;
 }
 
 export function createCommand(engine: Engine, argv: string[], out: Output): number {
   const p = parseArgs(argv, CREATE_FLAGS, 'create', { stopAtPositional: true });
   needArgs(p, 'create', 1, Infinity, '[OPTIONS] IMAGE [COMMAND] [ARG...]');
-  const row = engine.runtime.create(createOptions(p));
+  const row = engine.createContainer(createOptions(p));
   out.stdout(`${row.id}\n`);
   return 0;
 }
@@ -181,7 +159,7 @@ export async function startCommand(engine: Engine, argv: string[], out: Output):
   const p = parseArgs(argv, [{ name: 'attach', short: 'a', kind: 'boolean' }], 'start');
   needArgs(p, 'start', 1, Infinity, 'CONTAINER [CONTAINER...]');
   for (const name of p.positionals) {
-    await engine.runtime.start(name);
+    await engine.startContainer(name);
     out.stdout(`${name}\n`);
   }
   return 0;
@@ -199,7 +177,7 @@ export function psCommand(engine: Engine, argv: string[], out: Output): number {
     'ps',
   );
   needArgs(p, 'ps', 0, 0, '[-a] [-q] [--format json]');
-  const rows = engine.runtime.list({ all: bool(p, 'all') });
+  const rows = engine.containers({ all: bool(p, 'all') });
   if (str(p, 'format') === 'json') {
     out.stdout(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
@@ -249,7 +227,7 @@ export async function logsCommand(engine: Engine, argv: string[], out: Output): 
   needArgs(p, 'logs', 1, 1, '[-f] [--tail N] CONTAINER');
   const tailFlag = str(p, 'tail');
   const tail = tailFlag === undefined || tailFlag === 'all' ? undefined : integer(tailFlag, 'tail');
-  for await (const line of engine.runtime.logs(p.positionals[0]!, { follow: bool(p, 'follow'), tail })) {
+  for await (const line of engine.logs(p.positionals[0]!, { follow: bool(p, 'follow'), tail })) {
     const text = bool(p, 'timestamps') ? `${line.time} ${line.text}` : line.text;
     if (line.stream === 'stderr') out.stderr(text);
     else out.stdout(text);
@@ -273,7 +251,7 @@ export async function execCommand(engine: Engine, argv: string[]): Promise<numbe
   );
   needArgs(p, 'exec', 2, Infinity, '[OPTIONS] CONTAINER COMMAND [ARG...]');
   const [name, ...command] = p.positionals as [string, ...string[]];
-  return engine.runtime.exec(name, command, {
+  return engine.exec(name, command, {
     tty: bool(p, 'tty') && process.stdin.isTTY === true,
     env: list(p, 'env'),
     user: str(p, 'user'),
@@ -291,8 +269,9 @@ export async function stopCommand(
   needArgs(p, verb, 1, Infinity, '[-t SECONDS] CONTAINER [CONTAINER...]');
   const time = str(p, 'time');
   for (const name of p.positionals) {
-    await engine.runtime.stop(name, time === undefined ? undefined : integer(time, 'time'));
-    if (verb === 'restart') await engine.runtime.start(name);
+    const seconds = time === undefined ? undefined : integer(time, 'time');
+    if (verb === 'restart') await engine.restart(name, seconds);
+    else await engine.stop(name, seconds);
     out.stdout(`${name}\n`);
   }
   return 0;
@@ -302,7 +281,7 @@ export function killCommand(engine: Engine, argv: string[], out: Output): number
   const p = parseArgs(argv, [{ name: 'signal', short: 's', kind: 'string' }], 'kill');
   needArgs(p, 'kill', 1, Infinity, '[-s SIGNAL] CONTAINER [CONTAINER...]');
   for (const name of p.positionals) {
-    engine.runtime.kill(name, str(p, 'signal') ?? 'KILL');
+    engine.kill(name, str(p, 'signal') ?? 'KILL');
     out.stdout(`${name}\n`);
   }
   return 0;
@@ -319,7 +298,7 @@ export async function rmCommand(engine: Engine, argv: string[], out: Output): Pr
   );
   needArgs(p, 'rm', 1, Infinity, '[-f] CONTAINER [CONTAINER...]');
   for (const name of p.positionals) {
-    await engine.runtime.remove(name, { force: bool(p, 'force') });
+    await engine.removeContainer(name, { force: bool(p, 'force') });
     out.stdout(`${name}\n`);
   }
   return 0;
@@ -328,7 +307,7 @@ export async function rmCommand(engine: Engine, argv: string[], out: Output): Pr
 export async function waitCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
   const p = parseArgs(argv, [], 'wait');
   needArgs(p, 'wait', 1, Infinity, 'CONTAINER [CONTAINER...]');
-  for (const name of p.positionals) out.stdout(`${await engine.runtime.wait(name)}\n`);
+  for (const name of p.positionals) out.stdout(`${await engine.wait(name)}\n`);
   return 0;
 }
 
@@ -336,23 +315,18 @@ export async function containerCommand(engine: Engine, argv: string[], out: Outp
   const [verb, ...rest] = argv;
   if (verb === 'cleanup') {
     // Run by conmon when a detached container exits.
-    await engine.runtime.cleanup(rest[0] ?? '', rest[1]);
+    await engine.cleanupContainer(rest[0] ?? '', rest[1]);
     return 0;
   }
   if (verb === 'supervise') {
     // The per-host supervisor (health checks); started on demand, exits when idle.
-    await supervise(engine.runtime, engine.store.paths.root);
+    await engine.supervise();
     return 0;
   }
   if (verb === 'prune') {
-    let removed = 0;
-    for (const c of engine.runtime.list({ all: true })) {
-      if (c.state === 'running') continue;
-      await engine.runtime.remove(c.id);
-      out.stdout(`${c.id}\n`);
-      removed++;
-    }
-    out.stdout(`Deleted ${removed} containers\n`);
+    const removed = await engine.pruneContainers();
+    for (const id of removed) out.stdout(`${id}\n`);
+    out.stdout(`Deleted ${removed.length} containers\n`);
     return 0;
   }
   throw new InvalidArgument(`container: unknown command \`${verb ?? ''}\` (prune)`, { code: 'USAGE' });

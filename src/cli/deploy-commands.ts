@@ -1,9 +1,11 @@
-/** `skiff deploy|releases|diff|rollback|services` and `skiff service rm`. */
+/** `skiff deploy|releases|diff|rollback|services|down` and `skiff service rm`. */
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Engine } from '../engine.js';
 import type { ServiceSpec } from '../deploy/releases.js';
 import { diffReleases } from '../deploy/release-diff.js';
-import { findProjectFile, portOf, PROJECT_FILES, readProject } from '../deploy/project.js';
+import { findProjectFile, portOf, PROJECT_FILES, readProject, type Project } from '../deploy/project.js';
+import { deployProject as deployAll, downProject } from '../deploy/project-deploy.js';
 import { serviceStatus } from '../deploy/service-status.js';
 import { InvalidArgument, NotFound } from '../util/errors.js';
 import { namesRegistry } from '../oci/reference.js';
@@ -71,28 +73,76 @@ async function deployProject(
   message: string | undefined,
   out: Output,
 ): Promise<number> {
+  const project = await projectOf(file, 'deploy');
+  const started = Date.now();
+  const say = (line: string) => out.stdout(`${line}\n`);
+  const deployer = engine.deployer({ progress: (line) => out.stdout(`${seconds(started)} ${line}\n`) });
+  await deployAll(
+    project,
+    {
+      deployer,
+      runtime: engine.runtime,
+      say,
+      ensureImage: (image) => ensureImage(engine, image, out),
+      build: async (b, image, service) => {
+        say(`${service}: building ${image} from ${b.context}`);
+        const id = await engine.build({
+          context: b.context,
+          dockerfile: readDockerfile(b.dockerfile, service),
+          dockerfileName: path.basename(b.dockerfile),
+          tags: [image],
+          buildArgs: b.args,
+          target: b.target,
+        });
+        say(`${service}: built ${image} (${id.slice(7, 19)})`);
+      },
+    },
+    { message },
+  );
+  return 0;
+}
+
+/** `skiff down [-f FILE] [--volumes]`: the project's services, its networks, and with --volumes its volumes. */
+export async function downCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'file', short: 'f', kind: 'string' },
+      { name: 'volumes', short: 'v', kind: 'boolean' },
+    ],
+    'down',
+  );
+  needArgs(p, 'down', 0, 0, '[-f FILE] [--volumes]');
+  const project = await projectOf(str(p, 'file'), 'down');
+  await downProject(
+    project,
+    { deployer: engine.deployer(), runtime: engine.runtime, say: (line) => out.stdout(`${line}\n`) },
+    { volumes: bool(p, 'volumes') },
+  );
+  return 0;
+}
+
+async function projectOf(file: string | undefined, verb: string): Promise<Project> {
   const chosen = file ?? findProjectFile(process.cwd());
   if (!chosen) {
     throw new InvalidArgument(
-      `deploy: no SERVICE IMAGE given and no project file here (${PROJECT_FILES.join(', ')})`,
+      `${verb}: no ${verb === 'deploy' ? 'SERVICE IMAGE given and no ' : ''}project file here (${PROJECT_FILES.join(', ')})`,
       { code: 'USAGE' },
     );
   }
-  if (!fs.existsSync(chosen)) throw new InvalidArgument(`deploy: project file \`${chosen}\` does not exist`);
-  const services = await readProject(chosen);
-  const started = Date.now();
-  const deployer = engine.deployer({ progress: (line) => out.stdout(`${seconds(started)} ${line}\n`) });
-  for (const { name, spec } of services) {
-    const live = deployer.releases.live(name);
-    if (live && deployer.unchanged(live, spec)) {
-      out.stdout(`${name}: unchanged, release ${live.number} stays live\n`);
-      continue;
-    }
-    await ensureImage(engine, spec.image, out);
-    const release = await deployer.deploy(name, spec, { message });
-    out.stdout(`${name}: release ${release.number} live (${spec.image})\n`);
+  if (!fs.existsSync(chosen)) throw new InvalidArgument(`${verb}: project file \`${chosen}\` does not exist`);
+  return readProject(chosen);
+}
+
+function readDockerfile(file: string, service: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgument(
+      `build \`${service}\`: cannot read Dockerfile \`${file}\`: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      { cause: err },
+    );
   }
-  return 0;
 }
 
 export async function rollbackCommand(engine: Engine, argv: string[], out: Output): Promise<number> {

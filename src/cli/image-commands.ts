@@ -6,6 +6,7 @@ import { familiarName, familiarString, parseReference } from '../oci/reference.j
 import { InvalidArgument, NotFound } from '../util/errors.js';
 import { humanSize, timeAgo } from '../util/format.js';
 import { bool, list, needArgs, parseArgs, str } from './args.js';
+import { LIMIT_FLAGS, LIMIT_USAGE, limitsOf } from './limit-flags.js';
 import { table } from './table.js';
 import type { Output } from './output.js';
 
@@ -15,14 +16,20 @@ export async function importCommand(engine: Engine, argv: string[], out: Output)
     [
       { name: 'change', short: 'c', kind: 'list' },
       { name: 'message', short: 'm', kind: 'string' },
+      ...LIMIT_FLAGS,
     ],
     'import',
   );
-  needArgs(p, 'import', 1, 2, 'file|- [REPOSITORY[:TAG]]');
+  needArgs(p, 'import', 1, 2, `${LIMIT_USAGE} file|- [REPOSITORY[:TAG]]`);
   const [file, tag] = p.positionals as [string, string | undefined];
   if (file !== '-' && !fs.existsSync(file)) throw new InvalidArgument(`import \`${file}\`: no such file`);
   const source = file === '-' ? (process.stdin as AsyncIterable<Buffer>) : file;
-  const result = await engine.import(source, { tag, changes: list(p, 'change'), message: str(p, 'message') });
+  const result = await engine.import(source, {
+    tag,
+    changes: list(p, 'change'),
+    message: str(p, 'message'),
+    limits: limitsOf(p, 'import'),
+  });
   out.stdout(`${result.id}\n`);
   return 0;
 }
@@ -39,21 +46,7 @@ export function imagesCommand(engine: Engine, argv: string[], out: Output): numb
     'images',
   );
   needArgs(p, 'images', 0, 1, '[REPOSITORY[:TAG]]');
-  let images = engine.images();
-  const filter = p.positionals[0];
-  if (filter !== undefined) {
-    const want = parseReference(filter, { defaultTag: filter.includes(':') });
-    images = images.filter((i) =>
-      i.tags.some((t) => {
-        const ref = parseReference(t);
-        return (
-          ref.registry === want.registry &&
-          ref.repository === want.repository &&
-          (want.tag === undefined || ref.tag === want.tag)
-        );
-      }),
-    );
-  }
+  const images = engine.images({ reference: p.positionals[0] });
   const format = str(p, 'format');
   if (format === 'json') {
     out.stdout(`${JSON.stringify(images, null, 2)}\n`);
@@ -109,7 +102,7 @@ export function inspectCommand(engine: Engine, argv: string[], out: Output): num
   const results = p.positionals.map((name): unknown => {
     if (type !== 'image') {
       try {
-        return engine.runtime.inspect(name);
+        return engine.container(name);
       } catch (err) {
         if (type === 'container' || !(err instanceof NotFound)) throw err;
       }
@@ -191,14 +184,17 @@ export async function loadCommand(engine: Engine, argv: string[], out: Output): 
     [
       { name: 'input', short: 'i', kind: 'string' },
       { name: 'quiet', short: 'q', kind: 'boolean' },
+      ...LIMIT_FLAGS,
     ],
     'load',
   );
-  needArgs(p, 'load', 0, 0, '[-i FILE]');
+  needArgs(p, 'load', 0, 0, `[-i FILE] ${LIMIT_USAGE}`);
   const input = str(p, 'input');
   if (input !== undefined && !fs.existsSync(input))
     throw new InvalidArgument(`load \`${input}\`: no such file`);
-  const loaded = await engine.load(input ?? (process.stdin as AsyncIterable<Buffer>));
+  const loaded = await engine.load(input ?? (process.stdin as AsyncIterable<Buffer>), {
+    limits: limitsOf(p, 'load'),
+  });
   for (const image of loaded) {
     if (image.tags.length === 0) out.stdout(`Loaded image ID: ${image.id}\n`);
     for (const tag of image.tags) out.stdout(`Loaded image: ${familiarString(parseReference(tag))}\n`);

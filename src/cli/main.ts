@@ -51,6 +51,8 @@ const commands: Record<string, () => Promise<Command>> = {
   diff: async () => (await import('./deploy-commands.js')).diffCommand,
   services: async () => (await import('./deploy-commands.js')).servicesCommand,
   service: async () => (await import('./deploy-commands.js')).serviceCommand,
+  down: async () => (await import('./deploy-commands.js')).downCommand,
+  events: async () => (await import('./events-command.js')).eventsCommand,
 };
 
 const USAGE = `Usage: skiff [--root DIR] [--debug] COMMAND
@@ -63,6 +65,8 @@ Images:
   history IMAGE                   the steps that made an image
   save [-o FILE] IMAGE...         OCI layout tar (--format docker-archive for the classic one)
   load [-i FILE]                  an OCI layout tar or a docker save archive
+                                  (pull, load, import: --max-layer-size, --max-image-size, --max-expansion
+                                  over <root>/settings.json; see system info)
   rmi [-f] IMAGE...               untag and remove images
   build [-t NAME] [-f FILE|-] CONTEXT   a Dockerfile becomes an image; unchanged steps come from the cache
                                   (--build-arg K=V, --target STAGE, --no-cache, --network, --progress plain|json,
@@ -88,7 +92,9 @@ Deploy (HAProxy in front, zero-downtime switches through its runtime API):
                                   (--replicas N, --port [IP:]PORT[:CONTAINER_PORT], --health PATH,
                                   --health-timeout 30s, --drain 5s, --stop-timeout 10, -e, --env-file,
                                   -v, --network, -m MSG)
-  deploy [-f FILE]                every service of skiff.yaml / compose.yaml, dependencies first
+  deploy [-f FILE]                every service of skiff.yaml / compose.yaml, dependencies first (a compose
+                                  file is validated whole: what skiff cannot do is refused with its line)
+  down [-f FILE] [--volumes]      remove every service of the project, its networks (named volumes: --volumes)
   releases SERVICE                the release history, newest first
   diff SERVICE A B                what changed between releases A and B (image layers and files, env, ports)
   rollback SERVICE [--to N]       traffic back on the previous release (kept stopped, started again)
@@ -100,11 +106,13 @@ System:
   system prune                    remove untagged images, unreferenced data and temp files
   system reset -f                 remove everything: containers, networks, volumes, images, the store
   system boot                     start the containers whose restart policy wants them running (at boot)
+  events [--since T] [--until T] [-f KEY=VALUE] [--format json]   what happened in the store, then follow it
   system info [--format json]     the store, the OCI runtime containers get, where each program skiff runs is
 
 Registry server (never opens the store; its own --root):
   registry serve --addr HOST:PORT --root DIR   serve the distribution API (--htpasswd FILE, --tls-cert C --tls-key K,
-                                  --token-issuer or --token-realm URL --token-key PEM, --log)
+                                  --token-issuer or --token-realm URL --token-key PEM, --max-upload-size,
+                                  --repo-quota, --upload-ttl, --log)
   registry gc --root DIR [--dry-run] [--grace 1h]   remove unreferenced blobs, safe while serving
 
 Store: --root DIR, or SKIFF_ROOT (default /var/lib/skiff).

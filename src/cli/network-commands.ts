@@ -77,7 +77,6 @@ function listVerbs<T extends { name: string }>(
 
 export function networkCommand(engine: Engine, argv: string[], out: Output): number {
   const [verb, ...rest] = argv;
-  const networks = engine.runtime.networks;
   if (verb === 'create') {
     const p = parseArgs(
       rest,
@@ -91,15 +90,15 @@ export function networkCommand(engine: Engine, argv: string[], out: Output): num
     const driver = str(p, 'driver') ?? 'bridge';
     if (driver !== 'bridge')
       throw new InvalidArgument(`network create: driver \`${driver}\` is not supported (bridge)`);
-    out.stdout(`${networks.create(p.positionals[0]!, { subnet: str(p, 'subnet') }).id}\n`);
+    out.stdout(`${engine.createNetwork(p.positionals[0]!, { subnet: str(p, 'subnet') }).id}\n`);
     return 0;
   }
   const done = listVerbs(
     {
       noun: 'network',
-      list: () => networks.list(),
-      inspect: (name) => networks.inspect(name),
-      remove: (name) => networks.remove(name),
+      list: () => engine.networks(),
+      inspect: (name) => engine.network(name),
+      remove: (name) => engine.removeNetwork(name),
       headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'CONTAINERS'],
       row: (n) => [n.id.slice(0, 12), n.name, n.driver, n.subnet, String(n.containers.length)],
     },
@@ -115,19 +114,18 @@ export function networkCommand(engine: Engine, argv: string[], out: Output): num
 
 export function volumeCommand(engine: Engine, argv: string[], out: Output): number {
   const [verb, ...rest] = argv;
-  const volumes = engine.runtime.volumes;
   if (verb === 'create') {
     const p = parseArgs(rest, [], 'volume create');
     needArgs(p, 'volume create', 1, 1, 'NAME');
-    out.stdout(`${volumes.create(p.positionals[0]!).name}\n`);
+    out.stdout(`${engine.createVolume(p.positionals[0]!).name}\n`);
     return 0;
   }
   const done = listVerbs(
     {
       noun: 'volume',
-      list: () => volumes.list(),
-      inspect: (name) => volumes.inspect(name),
-      remove: (name, force) => volumes.remove(name, { force }),
+      list: () => engine.volumes(),
+      inspect: (name) => engine.volume(name),
+      remove: (name, force) => engine.removeVolume(name, { force }),
       headers: ['VOLUME NAME', 'CREATED', 'USED BY'],
       row: (v) => [v.name, timeAgo(v.created), v.usedBy.join(',')],
     },

@@ -10,6 +10,7 @@ import type { ProgressEvent } from '../registry/client/progress.js';
 import { InvalidArgument } from '../util/errors.js';
 import { humanSize } from '../util/format.js';
 import { bool, needArgs, parseArgs, str, type Parsed } from './args.js';
+import { LIMIT_FLAGS, LIMIT_USAGE, limitsOf } from './limit-flags.js';
 import type { Output } from './output.js';
 
 const TLS_FLAG = { name: 'tls-verify', kind: 'boolean' } as const;
@@ -22,21 +23,28 @@ function insecure(p: Parsed): boolean {
 export async function pullCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
   const p = parseArgs(
     argv,
-    [{ name: 'platform', kind: 'string' }, { name: 'quiet', short: 'q', kind: 'boolean' }, TLS_FLAG],
+    [
+      { name: 'platform', kind: 'string' },
+      { name: 'quiet', short: 'q', kind: 'boolean' },
+      TLS_FLAG,
+      ...LIMIT_FLAGS,
+    ],
     'pull',
   );
-  needArgs(p, 'pull', 1, 1, '[--platform OS/ARCH] [-q] NAME[:TAG|@DIGEST]');
+  needArgs(p, 'pull', 1, 1, `[--platform OS/ARCH] [-q] ${LIMIT_USAGE} NAME[:TAG|@DIGEST]`);
   const input = p.positionals[0]!;
   const ref = parseReference(input);
   const quiet = bool(p, 'quiet');
   const platformFlag = str(p, 'platform');
   const platform = platformFlag === undefined ? undefined : parsePlatform(platformFlag);
+  const limits = limitsOf(p, 'pull');
   const view = quiet ? undefined : new ProgressView(out, 'pull');
   if (!quiet) out.stdout(`${ref.tag ?? ref.digest}: Pulling from ${ref.repository}\n`);
   try {
     const result = await engine.pull(input, {
       platform,
       insecure: insecure(p),
+      limits,
       onProgress: view ? (e) => view.update(e) : undefined,
     });
     view?.finish();

@@ -8,7 +8,8 @@ import { TokenKey } from '../registry/server/jwt.js';
 import { RegistryServer } from '../registry/server/server.js';
 import { InvalidArgument } from '../util/errors.js';
 import { humanSize } from '../util/format.js';
-import { bool, needArgs, parseArgs, str } from './args.js';
+import { parseByteSize } from '../util/byte-size.js';
+import { bool, needArgs, parseArgs, str, type Parsed } from './args.js';
 import type { Output } from './output.js';
 
 /** How the primary hands the token signing key to its workers. */
@@ -24,7 +25,9 @@ const HELP = `Usage:
       --token-service NAME       the service name in challenges and tokens (default skiff-registry)
       --tls-cert FILE --tls-key FILE   serve HTTPS
       --workers N                N processes on one port (default 1)
-      --upload-ttl DURATION      drop upload sessions idle this long (default 1h)
+      --upload-ttl DURATION      drop upload sessions idle this long (default 24h; also at start)
+      --max-upload-size SIZE     refuse a blob upload past SIZE (like 2GiB; default none)
+      --repo-quota SIZE          refuse a push that would make a repository's blobs pass SIZE (default none)
       --log                      one line per request on stderr
   skiff registry gc --root DIR   remove unreferenced blobs; safe while a server serves DIR
       --grace DURATION           keep blobs younger than this (default 1h; must outlast a push)
@@ -56,6 +59,11 @@ export function parseDuration(value: string, flag: string): number {
   return Number(m[1]) * unit;
 }
 
+function sizeFlag(p: Parsed, flag: string): number | undefined {
+  const value = str(p, flag);
+  return value === undefined ? undefined : parseByteSize(value, `registry serve: --${flag}`);
+}
+
 function needRoot(root: string | undefined, verb: string): string {
   if (root === undefined)
     throw new InvalidArgument(`registry ${verb}: --root DIR is required`, { code: 'USAGE' });
@@ -81,6 +89,8 @@ async function serve(argv: string[], out: Output): Promise<number> {
       { name: 'token-key', kind: 'string' },
       { name: 'token-service', kind: 'string' },
       { name: 'upload-ttl', kind: 'string' },
+      { name: 'max-upload-size', kind: 'string' },
+      { name: 'repo-quota', kind: 'string' },
       { name: 'log', kind: 'boolean' },
       { name: 'workers', kind: 'string' },
     ],
@@ -133,6 +143,8 @@ async function serve(argv: string[], out: Output): Promise<number> {
     log: bool(p, 'log') ? (line) => out.stderr(`${line}\n`) : undefined,
     uploadTtlMs:
       str(p, 'upload-ttl') === undefined ? undefined : parseDuration(str(p, 'upload-ttl')!, '--upload-ttl'),
+    maxUploadBytes: sizeFlag(p, 'max-upload-size'),
+    repoQuotaBytes: sizeFlag(p, 'repo-quota'),
   });
   const workers = Number(str(p, 'workers') ?? '1');
   if (!Number.isInteger(workers) || workers < 1)

@@ -1,6 +1,7 @@
 /** `skiff system check|prune|reset|boot|info`. */
 import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
+import { formatByteSize } from '../util/byte-size.js';
 import { humanSize } from '../util/format.js';
 import { needArgs, parseArgs, str } from './args.js';
 import type { Output } from './output.js';
@@ -87,6 +88,11 @@ function info(engine: Engine, argv: string[], out: Output): number {
   for (const [name, file] of Object.entries(i.programs)) {
     out.stdout(`  ${name.padEnd(8)} ${file ?? 'missing'}\n`);
   }
+  const l = i.limits;
+  out.stdout(
+    `limits:   a layer ${formatByteSize(l.maxLayerSize)}, an image ${formatByteSize(l.maxImageSize)}, ` +
+      `expansion ${l.maxExpansion}× past ${formatByteSize(l.expansionFloor)} (${l.settings}; --max-… flags of pull, load, import)\n`,
+  );
   return 0;
 }
 
@@ -95,12 +101,12 @@ async function reset(engine: Engine, argv: string[], out: Output): Promise<numbe
   needArgs(p, 'system reset', 0, 0, '-f');
   if (!p.flags.get('force')) {
     throw new InvalidArgument(
-      `system reset: removes every container, network, volume and image in \`${engine.store.paths.root}\`; run it with -f`,
+      `system reset: removes every container, network, volume and image in \`${engine.root}\`; run it with -f`,
       { code: 'USAGE' },
     );
   }
   await engine.reset();
-  out.stdout(`Removed the store at ${engine.store.paths.root}\n`);
+  out.stdout(`Removed the store at ${engine.root}\n`);
   return 0;
 }
 
@@ -111,7 +117,7 @@ async function reset(engine: Engine, argv: string[], out: Output): Promise<numbe
 async function boot(engine: Engine, argv: string[], out: Output): Promise<number> {
   const p = parseArgs(argv, [], 'system boot');
   needArgs(p, 'system boot', 0, 0, '');
-  const { started, failed } = await engine.runtime.boot();
+  const { started, failed } = await engine.boot();
   for (const row of started) out.stdout(`started ${row.name} (${row.id.slice(0, 12)})\n`);
   for (const { row, error } of failed) out.stderr(`Error: start ${row.name}: ${error.message}\n`);
   // Deployed services: HAProxy again, with the live replicas at their addresses of now.

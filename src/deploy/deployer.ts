@@ -18,6 +18,7 @@ import type { Store } from '../store/store.js';
 import { tryLock, type FileLock } from '../sys/flock.js';
 import { FailedPrecondition, NotFound } from '../util/errors.js';
 import { backendOf, Proxy, type Frontend } from './proxy.js';
+import { healthDeadlineMs, waitHealthy } from './health-gate.js';
 import { waitReady } from './readiness.js';
 import { checkServiceName, Releases, type Release, type ServiceSpec } from './releases.js';
 
@@ -49,6 +50,7 @@ export class Deployer {
       const previous = this.releases.live(service);
       if (spec.port) await this.proxy.ensure(this.frontends({ service, spec }));
       this.ensureNetwork(spec.network);
+      for (const n of spec.extraNetworks ?? []) this.ensureNetwork(n.name);
       const release = this.releases.begin({
         service,
         imageId: image.imageId,
@@ -194,6 +196,33 @@ export class Deployer {
     return imageId === live.imageId && JSON.stringify(live.spec) === JSON.stringify(spec);
   }
 
+  /**
+   * Waits until every replica of the live release passes its health check: Compose's
+   * `condition: service_healthy` for a dependency this deploy left as it was.
+   */
+  async healthy(service: string): Promise<void> {
+    const live = this.releases.live(service);
+    if (!live) throw new NotFound(`wait for \`${service}\`: no live release`);
+    for (const id of live.containers) {
+      const row = this.runtime.records.get(id);
+      if (row?.health == null) {
+        throw new FailedPrecondition(
+          `wait for \`${service}\` to be healthy: replica ${row?.name ?? id.slice(0, 12)} has no health check`,
+          { code: 'NO_HEALTHCHECK' },
+        );
+      }
+      const r = await waitHealthy(this.runtime, id, healthDeadlineMs(live.spec));
+      if (!r.healthy) {
+        throw new FailedPrecondition(
+          `wait for \`${service}\` to be healthy: replica ${row.name}: ${r.last}`,
+          {
+            code: 'NOT_READY',
+          },
+        );
+      }
+    }
+  }
+
   /** Stops and removes every container of a service, its servers and its history. */
   async remove(service: string): Promise<void> {
     await this.withLock(service, 'remove', async () => {
@@ -256,16 +285,39 @@ export class Deployer {
       const image = sameImage(this.store, release.imageName, release.imageId)
         ? release.imageName
         : release.imageId;
+      const check = spec.healthcheck;
+      const ms = (n: number | undefined) => (n === undefined ? undefined : `${n}ms`);
       const row = this.runtime.create({
         image,
         name,
         env: spec.env,
         network: spec.network,
-        networkAliases: [release.service],
+        networkAliases: [release.service, ...(spec.aliases ?? [])],
+        extraNetworks: spec.extraNetworks?.map((n) => ({
+          name: n.name,
+          aliases: [release.service, ...n.aliases],
+        })),
+        publish: spec.publish,
         command: spec.command,
+        entrypoint: spec.entrypoint,
         volumes: spec.volumes,
-        restart: 'unless-stopped',
-        labels: { 'io.skiff.service': release.service, 'io.skiff.release': String(release.number) },
+        tmpfs: spec.tmpfs,
+        user: spec.user,
+        workdir: spec.workdir,
+        restart: spec.restart ?? 'unless-stopped',
+        stopSignal: spec.stopSignal,
+        stopTimeout: spec.stopGraceSeconds,
+        healthTest: check?.test,
+        healthInterval: ms(check?.intervalMs),
+        healthTimeout: ms(check?.timeoutMs),
+        healthRetries: check?.retries,
+        healthStartPeriod: ms(check?.startPeriodMs),
+        labels: {
+          ...spec.labels,
+          ...(spec.project ? { 'io.skiff.project': spec.project } : {}),
+          'io.skiff.service': release.service,
+          'io.skiff.release': String(release.number),
+        },
       });
       ids.push(row.id);
       this.releases.update(release.service, release.number, { containers: ids });
@@ -284,6 +336,12 @@ export class Deployer {
     const { spec } = release;
     const row = this.runtime.records.get(id)!;
     const alive = () => this.runtime.refresh(this.runtime.records.get(id)!).state === 'running';
+    // A replica with a health check (its own or its image's) is ready once the check passes;
+    // behind the proxy, skiff's own HTTP/TCP check stays the gate unless the spec gives one.
+    if (row.health !== null && (spec.healthcheck || !spec.port)) {
+      const r = await waitHealthy(this.runtime, id, healthDeadlineMs(spec));
+      if (!r.healthy) throw notReady(release, row.name, r.last, healthDeadlineMs(spec));
+    }
     if (!spec.port) {
       await sleep(100);
       if (!alive()) throw notReady(release, row.name, 'the container exited');
@@ -428,8 +486,9 @@ export class Deployer {
     }
   }
 
-  private get stopTimeout(): number {
-    return this.options.stopTimeout ?? 10;
+  /** undefined: each container's own grace period (a compose `stop_grace_period`), else 10 s */
+  private get stopTimeout(): number | undefined {
+    return this.options.stopTimeout;
   }
 
   private progress(line: string): void {
@@ -445,9 +504,14 @@ function sameImage(store: Store, name: string, imageId: string): boolean {
   }
 }
 
-function notReady(release: Release, name: string, why: string): FailedPrecondition {
+function notReady(
+  release: Release,
+  name: string,
+  why: string,
+  withinMs = release.spec.healthTimeoutMs,
+): FailedPrecondition {
   return new FailedPrecondition(
-    `deploy \`${release.service}\` release ${release.number}: replica ${name} not ready within ${release.spec.healthTimeoutMs / 1000} s (${why})`,
+    `deploy \`${release.service}\` release ${release.number}: replica ${name} not ready within ${withinMs / 1000} s (${why})`,
     { code: 'NOT_READY' },
   );
 }
@@ -471,5 +535,23 @@ export function describeChange(previous: Release | undefined, spec: ServiceSpec,
   if (p.health !== spec.health) changes.push(`health ${p.health ?? 'none'} → ${spec.health ?? 'none'}`);
   if (JSON.stringify(p.command) !== JSON.stringify(spec.command)) changes.push('command changed');
   if (JSON.stringify(p.volumes) !== JSON.stringify(spec.volumes)) changes.push('volumes changed');
+  // The rest (most of it only a compose file sets) by name.
+  const keys: (keyof ServiceSpec)[] = [
+    'network',
+    'entrypoint',
+    'aliases',
+    'extraNetworks',
+    'publish',
+    'tmpfs',
+    'user',
+    'workdir',
+    'labels',
+    'restart',
+    'stopSignal',
+    'stopGraceSeconds',
+    'healthcheck',
+  ];
+  const changedKeys = keys.filter((k) => JSON.stringify(p[k]) !== JSON.stringify(spec[k]));
+  if (changedKeys.length > 0) changes.push(`${changedKeys.join(', ')} changed`);
   return changes.length > 0 ? changes.join(', ') : 'redeploy, nothing changed';
 }

@@ -1,20 +1,55 @@
 /**
- * A project file describes several services at once — `skiff.yaml`, or the `services` section
- * of a `compose.yaml` — so one `skiff deploy` brings up the app, its database and its cache,
- * in `depends_on` order, each as its own release. Services whose image and settings did not
- * change keep their live release.
+ * A project file describes several services at once, so one `skiff deploy` brings up the app,
+ * its database and its cache, in `depends_on` order, each as its own release. Services whose
+ * image and settings did not change keep their live release. Two kinds: skiff's own
+ * `skiff.yaml` (read here: a service's `port` goes through HAProxy), and any other file, which
+ * is a compose file read whole by compose.ts.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgument } from '../util/errors.js';
 import { checkServiceName, type ServiceSpec } from './releases.js';
 
-export const PROJECT_FILES = ['skiff.yaml', 'skiff.yml', 'compose.yaml', 'compose.yml', 'docker-compose.yml'];
+export const PROJECT_FILES = [
+  'skiff.yaml',
+  'skiff.yml',
+  'compose.yaml',
+  'compose.yml',
+  'docker-compose.yaml',
+  'docker-compose.yml',
+];
 
 export interface ProjectService {
   name: string;
   spec: ServiceSpec;
   dependsOn: string[];
+  /** dependencies that must pass their health check before this service starts */
+  healthyFirst?: string[];
+  /** built with skiff's builder and tagged `spec.image` before the deploy */
+  build?: {
+    context: string;
+    dockerfile: string;
+    args: Record<string, string>;
+    target?: string;
+    line: number;
+  };
+}
+
+export interface Project {
+  /** the compose project's name; none for a skiff.yaml */
+  name?: string;
+  /** dependencies first */
+  services: ProjectService[];
+  /** networks the services join; external ones skiff neither makes nor removes */
+  networks: { name: string; external: boolean }[];
+  volumes: { name: string; external: boolean }[];
+  /** host directories that binds need, made before the deploy as Compose makes them */
+  bindDirs: string[];
+}
+
+/** skiff.yaml and skiff.yml are skiff's own format; every other file name is a compose file. */
+export function isComposeFile(file: string): boolean {
+  return !/^skiff\.ya?ml$/.test(path.basename(file));
 }
 
 export function findProjectFile(dir: string): string | undefined {
@@ -22,7 +57,18 @@ export function findProjectFile(dir: string): string | undefined {
 }
 
 /** The services of a project file, dependencies first. */
-export async function readProject(file: string): Promise<ProjectService[]> {
+export async function readProject(file: string): Promise<Project> {
+  if (isComposeFile(file)) return (await import('./compose.js')).readCompose(file);
+  const services = await readSkiffFile(file);
+  return {
+    services,
+    networks: [...new Set(services.map((s) => s.spec.network))].map((name) => ({ name, external: false })),
+    volumes: [],
+    bindDirs: [],
+  };
+}
+
+async function readSkiffFile(file: string): Promise<ProjectService[]> {
   // Loaded here, not at start-up: only this command reads YAML.
   const { parse } = await import('yaml');
   let doc: unknown;
@@ -43,7 +89,7 @@ export async function readProject(file: string): Promise<ProjectService[]> {
     if (!isObject(raw)) throw bad(`service \`${name}\` must be a mapping`);
     services.push({ name, spec: toSpec(name, raw, network, bad), dependsOn: dependsOn(raw['depends_on']) });
   }
-  return order(services, bad);
+  return orderServices(services, bad);
 }
 
 function toSpec(
@@ -127,7 +173,10 @@ function seconds(value: unknown, fallback: number): number {
 }
 
 /** Dependencies first; a cycle or an unknown dependency is an error. */
-function order(services: ProjectService[], bad: (what: string) => InvalidArgument): ProjectService[] {
+export function orderServices(
+  services: ProjectService[],
+  bad: (what: string) => InvalidArgument,
+): ProjectService[] {
   const byName = new Map(services.map((s) => [s.name, s]));
   const done = new Set<string>();
   const result: ProjectService[] = [];

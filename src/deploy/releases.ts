@@ -16,6 +16,36 @@ export interface ServiceSpec {
   network: string;
   command?: string[];
   volumes: string[];
+  // What a compose file can say besides; absent in a release made before compose files were
+  // read whole, and in one from the command line.
+  entrypoint?: string[];
+  /** the compose project the service belongs to, for `skiff down` */
+  project?: string;
+  /** more names on `network` than the service's own */
+  aliases?: string[];
+  /** user networks joined besides `network`, each with its own aliases */
+  extraNetworks?: { name: string; aliases: string[] }[];
+  /** host ports published straight to each replica (`-p` syntax), not through HAProxy */
+  publish?: string[];
+  /** ports the service says it listens on, as Compose's `expose` (documentation only) */
+  expose?: string[];
+  tmpfs?: string[];
+  user?: string;
+  workdir?: string;
+  labels?: Record<string, string>;
+  /** restart policy of the replicas (default unless-stopped) */
+  restart?: string;
+  stopSignal?: string;
+  /** seconds between the stop signal and SIGKILL */
+  stopGraceSeconds?: number;
+  /** the replicas' health check (the image config's `Test` form), the readiness gate */
+  healthcheck?: {
+    test: string[];
+    intervalMs?: number;
+    timeoutMs?: number;
+    retries?: number;
+    startPeriodMs?: number;
+  };
 }
 
 export type ReleaseStatus = 'deploying' | 'live' | 'stopped' | 'failed' | 'retired';

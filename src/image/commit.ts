@@ -1,9 +1,12 @@
 /**
  * Records a new image whose layers are already in the layer store: writes the config and
- * manifest blobs, then the rows and tags in one transaction (rows only after files).
+ * manifest blobs, then the rows and tags in one transaction (rows only after files). Every
+ * image enters the store here (pull, load, import, build), so here the store refuses one it
+ * could not read back or mount (oci/limits.ts).
  */
 import { encodeImageConfig, type ImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import { checkLayerCount, checkMetadataSize } from '../oci/limits.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Digest } from '../oci/digest.js';
 import type { Store } from '../store/store.js';
@@ -26,8 +29,12 @@ export async function commitImage(store: Store, input: CommitInput): Promise<Com
   const config = Buffer.isBuffer(input.config)
     ? (JSON.parse(configBytes.toString('utf8')) as ImageConfig)
     : input.config;
-  const configBlob = await store.content.writeBytes(configBytes);
   const diffIds = config.rootfs.diff_ids;
+  checkMetadataSize(configBytes.length, 'commit image', 'its config');
+  checkLayerCount(diffIds.length, 'commit image');
+  // A manifest skiff makes is ~100 bytes a layer: only one from elsewhere can be too big.
+  if (input.manifest) checkMetadataSize(input.manifest.bytes.length, 'commit image', 'its manifest');
+  const configBlob = await store.content.writeBytes(configBytes);
 
   let manifestBytes: Buffer;
   let mediaType: string;

@@ -1,12 +1,15 @@
 /**
  * `skiff import`: a rootfs tarball (plain, gzip or zstd) becomes a one-layer image, like
  * `docker import`. The tar is unpacked straight into the layer store while it is hashed;
- * its diff ID is the digest of the uncompressed tar as given.
+ * its diff ID is the digest of the uncompressed tar as given. Its uncompressed bytes are counted
+ * against the store's ingest limits as it unpacks (the compressed size is what was read so far,
+ * since stdin has no size up front).
  */
 import { decompress, detectCompression } from '../archive/compression.js';
 import type { ContainerConfig, ImageConfig } from '../oci/config.js';
 import { hostPlatform } from '../oci/platform.js';
 import { peek } from '../util/streams.js';
+import { countBytes, IngestBudget, ingestLimits, type IngestLimits } from '../store/ingest-limits.js';
 import type { Store } from '../store/store.js';
 import { applyChange } from './changes.js';
 import { commitImage, type Committed } from './commit.js';
@@ -16,6 +19,8 @@ export interface ImportOptions {
   message?: string;
   changes?: string[];
   signal?: AbortSignal;
+  /** Limits over the store's settings (`--max-layer-size`…). */
+  limits?: Partial<IngestLimits>;
 }
 
 export async function importRootfs(
@@ -26,8 +31,13 @@ export async function importRootfs(
   const containerConfig: ContainerConfig = {};
   for (const change of options.changes ?? []) applyChange(containerConfig, change);
   return store.locked('shared', async () => {
+    const budget = new IngestBudget(ingestLimits(store.paths.root, options.limits), 'import');
     const { head, stream } = await peek(source, 4);
-    const tar = decompress(stream, detectCompression(head), { signal: options.signal });
+    const compression = detectCompression(head);
+    const read = countBytes(stream);
+    const tar = budget.guard(decompress(read.stream, compression, { signal: options.signal }), {
+      compressed: compression === 'none' ? undefined : read.count,
+    });
     const layer = await store.layers.unpack(tar, { signal: options.signal });
     store.meta.addLayer(layer);
     const platform = hostPlatform();

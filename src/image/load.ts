@@ -2,15 +2,23 @@
  * `skiff load`: an OCI image layout tar (what `skiff save`, `skopeo copy … oci-archive:` and
  * `podman save --format oci-archive` write) or a docker-archive (`docker save`, `podman save`,
  * `skopeo copy … docker-archive:`), plain or compressed. Blobs stream into the content store
- * with their digests checked; layers are unpacked and checked against the config's diff IDs;
- * rows are written last. A failure leaves only unreferenced files, which `system prune` removes.
+ * with their digests checked; layers are unpacked (or, when the store has them, decompressed and
+ * hashed) and checked against the config's diff IDs; rows are written last. A failure leaves
+ * only unreferenced files, which `system prune` removes.
+ *
+ * Limits (DESIGN.md, "Trust"): the archive's other files are staged on disk, never in memory,
+ * and only those under the metadata limit are kept to be read; an image of more layers than
+ * skiff can mount is refused before its layers are unpacked; every layer's uncompressed bytes
+ * are counted against the store's ingest limits as it unpacks.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { decompress, detectCompression } from '../archive/compression.js';
 import { readTar } from '../archive/tar-reader.js';
 import { parseImageConfig } from '../oci/config.js';
 import { isDigest, type Digest } from '../oci/digest.js';
+import { checkLayerCount, checkMetadataSize, MAX_METADATA_BYTES } from '../oci/limits.js';
 import { parseIndex, parseManifestOrIndex } from '../oci/manifest.js';
 import { layerCompression } from '../oci/media-types.js';
 import { hostPlatform, selectManifest } from '../oci/platform.js';
@@ -20,33 +28,39 @@ import { peek } from '../util/streams.js';
 import { tempName } from '../util/atomic.js';
 import { ContentStore } from '../store/content-store.js';
 import { forgetLayers } from '../store/gc.js';
+import { IngestBudget, ingestLimits, type IngestLimits } from '../store/ingest-limits.js';
+import { diffIdOf, layerBlobMismatch } from '../store/layer-blob-check.js';
 import type { Store } from '../store/store.js';
 import { commitImage, type Committed } from './commit.js';
 
 export interface LoadOptions {
   signal?: AbortSignal;
+  /** Limits over the store's settings (`--max-layer-size`…). */
+  limits?: Partial<IngestLimits>;
 }
 
 export interface Loaded extends Committed {
   tags: string[];
 }
 
-/** Small files of an archive that are read as JSON; anything bigger is not metadata. */
-const MAX_META = 16 << 20;
-
 interface Archive {
   /** Blobs of this archive, staged in tmp/ until the load succeeds: a failed load leaves none. */
   staged: ContentStore;
+  /** Where the archive's other small files are staged, by number. */
+  filesDir: string;
   /** Layers this load unpacked; removed again if the load fails. */
   createdLayers: Digest[];
-  /** Paths of small metadata files → bytes. */
-  files: Map<string, Buffer>;
+  /** Paths of other files up to the metadata limit → their staged file. */
+  files: Map<string, string>;
+  /** Paths of other files over the metadata limit → their size: never read, named if asked for. */
+  oversized: Map<string, number>;
   /** Paths of stored blobs → their digest. */
   blobs: Map<string, Digest>;
   /** Paths of layer tars unpacked straight from the archive → their diff ID. */
   layers: Map<string, Digest>;
   /** Symlinks inside the archive (docker save links repeated layers). */
   links: Map<string, string>;
+  limits: IngestLimits;
 }
 
 export async function loadArchive(
@@ -58,18 +72,24 @@ export async function loadArchive(
     const stagingDir = tempName(store.paths.tmp, 'load-');
     fs.mkdirSync(path.join(stagingDir, 'sha256'), { recursive: true });
     fs.mkdirSync(path.join(stagingDir, 'sha512'), { recursive: true });
+    fs.mkdirSync(path.join(stagingDir, 'files'), { recursive: true });
     const archive: Archive = {
       staged: new ContentStore({ ...store.paths, blobs: stagingDir }),
+      filesDir: path.join(stagingDir, 'files'),
       createdLayers: [],
       files: new Map(),
+      oversized: new Map(),
       blobs: new Map(),
       layers: new Map(),
       links: new Map(),
+      limits: ingestLimits(store.paths.root, options.limits),
     };
     try {
       await readArchive(store, archive, source, options);
-      if (archive.files.has('index.json')) return await loadOciLayout(store, archive, options);
-      if (archive.files.has('manifest.json')) return await loadDockerArchive(store, archive, options);
+      if (archive.files.has('index.json') || archive.oversized.has('index.json'))
+        return await loadOciLayout(store, archive, options);
+      if (archive.files.has('manifest.json') || archive.oversized.has('manifest.json'))
+        return await loadDockerArchive(store, archive, options);
       throw new InvalidArgument(
         'load archive: neither index.json (OCI layout) nor manifest.json (docker-archive) found',
       );
@@ -91,6 +111,10 @@ async function readArchive(
   const { head, stream } = await peek(source, 4);
   if (head.length === 0) throw new InvalidArgument('load archive: input is empty');
   const tar = readTar(decompress(stream, detectCompression(head), options), options);
+  // A docker-archive's layers unpack as they stream by, before its manifest says which image
+  // they belong to: here only the limits of one layer apply, the image's once it is assembled.
+  const layersOnly = new IngestBudget({ ...archive.limits, maxImageSize: Infinity }, 'load archive');
+  let count = 0;
   for await (const { entry, body } of tar) {
     const name = entry.name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
     if (entry.type === 'symlink' || entry.type === 'hardlink') {
@@ -108,19 +132,36 @@ async function readArchive(
     } else if (name.endsWith('.tar')) {
       // A docker-archive layer: unpacked as it streams by, never stored as a blob.
       const { head: layerHead, stream: layerStream } = await peek(body, 4);
+      const compression = detectCompression(layerHead);
       const unpacked = await store.layers.unpack(
-        decompress(layerStream, detectCompression(layerHead), options),
+        layersOnly.guard(decompress(layerStream, compression, options), {
+          name,
+          compressed: compression === 'none' ? undefined : entry.size,
+        }),
         options,
       );
       store.meta.addLayer(unpacked);
       if (unpacked.created) archive.createdLayers.push(unpacked.diffId);
       archive.layers.set(name, unpacked.diffId);
-    } else if (entry.size <= MAX_META) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of body) chunks.push(chunk);
-      archive.files.set(name, Buffer.concat(chunks));
+    } else if (entry.size <= MAX_METADATA_BYTES) {
+      // Numbered by entry, not by name: a name may come twice (the last one counts, as in tar).
+      const file = path.join(archive.filesDir, String(count++));
+      await pipeline(body, fs.createWriteStream(file, { flags: 'wx' }));
+      archive.files.set(name, file);
+      archive.oversized.delete(name);
+    } else {
+      archive.oversized.set(name, entry.size);
+      archive.files.delete(name);
     }
   }
+}
+
+/** A small file of the archive (index.json, manifest.json, a docker config), or undefined. */
+function readFile(archive: Archive, name: string): Buffer | undefined {
+  const size = archive.oversized.get(name);
+  if (size !== undefined) checkMetadataSize(size, 'load archive', `\`${name}\``);
+  const file = archive.files.get(name);
+  return file === undefined ? undefined : fs.readFileSync(file);
 }
 
 /** Names the archive file in a parse error: "load archive: `index.json`: …". */
@@ -135,7 +176,7 @@ function withFile<T>(name: string, fn: () => T): T {
 }
 
 function parseJsonFile<T>(archive: Archive, name: string): T {
-  const bytes = archive.files.get(name);
+  const bytes = readFile(archive, name);
   if (!bytes) throw new InvalidArgument(`load archive: \`${name}\` is missing`);
   try {
     return JSON.parse(bytes.toString('utf8')) as T;
@@ -152,14 +193,17 @@ interface LayerBlob {
 }
 
 /**
- * Unpacks every layer not yet in the store, checking it against the config's diff ID.
- * Returns the compressed blobs to keep once the image is committed.
+ * Unpacks every layer not yet in the store, checking it against the config's diff ID; the blob
+ * of a layer the store has is decompressed and hashed all the same, since the archive may name
+ * any blob beside any diff ID. Returns the compressed blobs to keep once the image is committed:
+ * each one has been checked to be its layer, compressed as its media type says.
  */
 async function unpackLayers(
   store: Store,
   archive: Archive,
   layers: { digest: Digest; mediaType?: string }[],
   diffIds: Digest[],
+  budget: IngestBudget,
   options: LoadOptions,
 ): Promise<LayerBlob[]> {
   const keep: LayerBlob[] = [];
@@ -170,23 +214,37 @@ async function unpackLayers(
   }
   for (const [i, layer] of layers.entries()) {
     const diffId = diffIds[i]!;
+    const { head, stream } = await peek(archive.staged.open(layer.digest, options), 4);
+    const detected = detectCompression(head);
+    const declared = layer.mediaType ? layerCompression(layer.mediaType) : undefined;
+    if (declared !== undefined && declared !== 'none' && declared !== detected) {
+      throw new InvalidArgument(
+        `load archive: blob ${layer.digest}: its media type ${layer.mediaType} says ${declared}, its content is ${detected === 'none' ? 'not compressed' : detected}`,
+      );
+    }
+    const present = store.meta.layer(diffId);
+    if (present !== undefined) budget.present(present.size);
+    const tar = budget.guard(decompress(stream, detected, options), {
+      name: layer.digest,
+      compressed: detected === 'none' ? undefined : archive.staged.size(layer.digest),
+      countInImage: present === undefined,
+    });
     if (!store.layers.has(diffId)) {
-      const { head, stream } = await peek(archive.staged.open(layer.digest, options), 4);
-      const unpacked = await store.layers.unpack(decompress(stream, detectCompression(head), options), {
-        expectDiffId: diffId,
-        signal: options.signal,
-      });
+      const unpacked = await store.layers.unpack(tar, { expectDiffId: diffId, signal: options.signal });
       store.meta.addLayer(unpacked);
       if (unpacked.created) archive.createdLayers.push(unpacked.diffId);
-    } else if (!store.meta.layer(diffId)) {
+    } else {
+      const got = await diffIdOf(tar, diffId, options);
+      if (got.diffId !== diffId) {
+        throw new InvalidArgument(
+          `load archive: ${layerBlobMismatch(layer.digest, diffId, `it decompresses to ${got.diffId}`)}`,
+        );
+      }
       // Unpacked by a run that died before recording it: the directory is complete (it was
       // renamed into place), only its row is missing.
-      let size = 0;
-      for await (const chunk of store.layers.tar(diffId, options)) size += chunk.length;
-      store.meta.addLayer({ diffId, size, entries: 0 });
+      if (!store.meta.layer(diffId)) store.meta.addLayer({ diffId, size: got.size, entries: 0 });
     }
-    const compression = layer.mediaType ? layerCompression(layer.mediaType) : undefined;
-    if (compression !== undefined && compression !== 'none') {
+    if (declared !== undefined && declared !== 'none') {
       keep.push({
         digest: layer.digest,
         diffId,
@@ -198,7 +256,7 @@ async function unpackLayers(
   return keep;
 }
 
-/** Moves the kept layer blobs out of staging and records them: the last step before commit. */
+/** Moves the kept layer blobs (each checked) out of staging and records them, just before commit. */
 function keepLayerBlobs(store: Store, archive: Archive, blobs: LayerBlob[]): void {
   for (const blob of blobs) {
     if (!store.content.has(blob.digest)) store.content.adopt(archive.staged.path(blob.digest), blob.digest);
@@ -212,7 +270,7 @@ function keepLayerBlobs(store: Store, archive: Archive, blobs: LayerBlob[]): voi
 }
 
 async function loadOciLayout(store: Store, archive: Archive, options: LoadOptions): Promise<Loaded[]> {
-  const indexBytes = archive.files.get('index.json')!;
+  const indexBytes = readFile(archive, 'index.json')!;
   const index = withFile('index.json', () => parseIndex(indexBytes));
   const loaded: Loaded[] = [];
   for (const [i, top] of index.manifests.entries()) {
@@ -232,11 +290,20 @@ async function loadOciLayout(store: Store, archive: Archive, options: LoadOption
         throw new InvalidArgument(`load archive: nested index ${descriptor.digest} is not supported`);
     }
     const manifest = parsed.manifest;
+    checkLayerCount(manifest.layers.length, `load archive: manifest ${descriptor.digest}`);
     const configBytes = readBlob(archive, manifest.config.digest, `manifest ${descriptor.digest} config`);
     const config = parseImageConfig(configBytes);
     for (const layer of manifest.layers)
       readBlobPresent(archive, layer.digest, `manifest ${descriptor.digest}`);
-    const blobs = await unpackLayers(store, archive, manifest.layers, config.rootfs.diff_ids, options);
+    const budget = new IngestBudget(archive.limits, 'load archive');
+    const blobs = await unpackLayers(
+      store,
+      archive,
+      manifest.layers,
+      config.rootfs.diff_ids,
+      budget,
+      options,
+    );
     keepLayerBlobs(store, archive, blobs);
     const tags = imageName(top.annotations);
     const committed = await commitImage(store, {
@@ -275,7 +342,8 @@ function readBlobPresent(archive: Archive, digest: Digest, where: string): void 
 
 function readBlob(archive: Archive, digest: Digest, where: string): Buffer {
   readBlobPresent(archive, digest, where);
-  return archive.staged.readBytes(digest, MAX_META);
+  checkMetadataSize(archive.staged.size(digest), `load archive: ${where}`, `blob ${digest}`);
+  return archive.staged.readBytes(digest);
 }
 
 interface DockerManifestEntry {
@@ -296,10 +364,11 @@ async function loadDockerArchive(store: Store, archive: Archive, options: LoadOp
     if (!Array.isArray(item.Layers) || !item.Layers.every((l) => typeof l === 'string')) {
       throw new InvalidArgument(`load archive: ${where}.Layers: expected an array of paths`);
     }
+    checkLayerCount(item.Layers.length, `load archive: ${where}`);
     const configDigest = archive.blobs.get(item.Config);
     const configBytes = configDigest
-      ? archive.staged.readBytes(configDigest, MAX_META)
-      : archive.files.get(item.Config);
+      ? readBlob(archive, configDigest, `${where}.Config`)
+      : readFile(archive, item.Config);
     if (!configBytes)
       throw new InvalidArgument(`load archive: ${where}.Config: \`${item.Config}\` is not in the archive`);
     const config = parseImageConfig(configBytes);
@@ -309,6 +378,7 @@ async function loadDockerArchive(store: Store, archive: Archive, options: LoadOp
         `load archive: ${where}: ${item.Layers.length} layers but the config lists ${diffIds.length} diff IDs`,
       );
     }
+    const budget = new IngestBudget(archive.limits, 'load archive');
     for (const [j, path] of (item.Layers as string[]).entries()) {
       const target = resolveLink(archive, path);
       const unpacked = archive.layers.get(target);
@@ -319,8 +389,9 @@ async function loadDockerArchive(store: Store, archive: Archive, options: LoadOp
             `load archive: \`${path}\` has diff ID ${unpacked}, the config expects ${diffIds[j]}`,
           );
         }
+        budget.present(store.meta.layer(unpacked)?.size ?? 0);
       } else if (blob !== undefined) {
-        await unpackLayers(store, archive, [{ digest: blob }], [diffIds[j]!], options);
+        await unpackLayers(store, archive, [{ digest: blob }], [diffIds[j]!], budget, options);
       } else {
         throw new InvalidArgument(`load archive: ${where}.Layers: \`${path}\` is not in the archive`);
       }

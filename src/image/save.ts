@@ -17,7 +17,7 @@ import { familiarString, parseReference } from '../oci/reference.js';
 import { fsyncDir, tempName } from '../util/atomic.js';
 import type { Store } from '../store/store.js';
 import { resolveImage, readImage, type Image } from './image.js';
-import { compressedLayerBlob, mapLimit, type LayerCompression } from './layer-blob.js';
+import { compressedLayerBlob, mapLimit, requireLayerBlob, type LayerCompression } from './layer-blob.js';
 
 export type SaveFormat = 'oci-archive' | 'docker-archive';
 
@@ -97,7 +97,7 @@ async function ociLayout(store: Store, images: Named[], options: SaveOptions): P
   const blobs = new Map<Digest, () => WriteEntry>();
   const index: Descriptor[] = [];
   for (const { image, names } of images) {
-    const manifestBytes = await exportManifest(store, image, options);
+    const manifestBytes = await exportManifest(store, image, `save \`${names[0] ?? image.id}\``, options);
     // Not stored: it is derived, and rebuilt to the same bytes next time.
     const manifestDigest = digestOf(manifestBytes);
     blobs.set(manifestDigest, () => bytesEntry(blobPath(manifestDigest), manifestBytes));
@@ -136,10 +136,19 @@ async function ociLayout(store: Store, images: Named[], options: SaveOptions): P
 }
 
 /** The manifest to export: the stored bytes when every layer is a blob, else one with gzip layers. */
-async function exportManifest(store: Store, image: Image, options: SaveOptions): Promise<Buffer> {
+async function exportManifest(
+  store: Store,
+  image: Image,
+  what: string,
+  options: SaveOptions,
+): Promise<Buffer> {
   const layers = image.manifest.layers;
-  if (layers.every((l) => store.content.has(l.digest))) return image.manifestBytes;
   const diffIds = image.config.rootfs.diff_ids;
+  // A kept blob goes out only as a checked form of its layer (layer-blob.ts).
+  for (const [i, layer] of layers.entries()) {
+    if (store.content.has(layer.digest)) await requireLayerBlob(store, layer, diffIds[i]!, what, options);
+  }
+  if (layers.every((l) => store.content.has(l.digest))) return image.manifestBytes;
   const exported = await mapLimit(layers, 2, async (layer, i) =>
     store.content.has(layer.digest)
       ? layer

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { digestOf } from './digest.js';
-import { MAX_MANIFEST_BYTES, parseIndex, parseManifest, parseManifestOrIndex } from './manifest.js';
+import { MAX_METADATA_BYTES } from './limits.js';
+import { parseIndex, parseManifest, parseManifestOrIndex } from './manifest.js';
 import { MediaType } from './media-types.js';
 
 const CONFIG = digestOf('config');
@@ -183,7 +184,7 @@ describe('parseManifest', () => {
     ],
     [
       'too large',
-      Buffer.alloc(MAX_MANIFEST_BYTES + 1, 0x20),
+      Buffer.alloc(MAX_METADATA_BYTES + 1, 0x20),
       undefined,
       'parse manifest: 4194305 bytes exceeds the limit of 4194304 bytes',
     ],

@@ -6,6 +6,7 @@
 
 import { InvalidArgument } from '../util/errors.js';
 import { asMediaType, validateDescriptor, type Descriptor } from './descriptor.js';
+import { MAX_METADATA_BYTES } from './limits.js';
 import {
   asArray,
   asNonNegativeInteger,
@@ -47,9 +48,6 @@ export interface Index {
   artifactType?: string;
 }
 
-/** The limit distribution-spec lets registries impose on manifests, and the one they commonly do. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
 /**
  * Content types that say nothing about the document (a file server's default, a registry
  * that lost the type); they are treated as no hint at all rather than as a mismatch.
@@ -64,8 +62,8 @@ interface Document {
 
 /** Reads the JSON and settles which kind of document it is: its field, else the hint, else its shape. */
 function readDocument(bytes: Buffer, mediaTypeHint: string | undefined): Document {
-  if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new InvalidArgument(`${bytes.length} bytes exceeds the limit of ${MAX_MANIFEST_BYTES} bytes`);
+  if (bytes.length > MAX_METADATA_BYTES) {
+    throw new InvalidArgument(`${bytes.length} bytes exceeds the limit of ${MAX_METADATA_BYTES} bytes`);
   }
   const obj = asObject(parseJson(bytes), '');
   const field = optional(obj, 'mediaType', '', asMediaType);

@@ -45,9 +45,10 @@ export function healthSpec(options: CreateOptions, image: ContainerConfig): Heal
   if (options.noHealthcheck || options.healthCmd === 'NONE') return undefined;
   const imageCheck = image.Healthcheck;
   let command: string[] | undefined;
+  const test = options.healthTest ?? imageCheck?.Test;
   if (options.healthCmd !== undefined) command = ['/bin/sh', '-c', options.healthCmd];
-  else if (imageCheck?.Test && imageCheck.Test.length > 0) {
-    const [kind, ...rest] = imageCheck.Test;
+  else if (test && test.length > 0) {
+    const [kind, ...rest] = test;
     if (kind === 'NONE') return undefined;
     command = kind === 'CMD-SHELL' ? ['/bin/sh', '-c', rest.join(' ')] : kind === 'CMD' ? rest : undefined;
   }

@@ -21,6 +21,8 @@ export interface CreateOptions {
   network?: string;
   /** more names the container answers to on a user network (a service's name) */
   networkAliases?: string[];
+  /** user networks joined besides `network` (eth1, eth2, …), each with its own aliases */
+  extraNetworks?: { name: string; aliases?: string[] }[];
   publish?: string[];
   volumes?: string[];
   tmpfs?: string[];
@@ -40,6 +42,8 @@ export interface CreateOptions {
   labels?: Record<string, string>;
   /** --health-cmd (shell form); `NONE` or --no-healthcheck turns the image's check off. */
   healthCmd?: string;
+  /** A check in the image config's form (`CMD` argv, `CMD-SHELL` text, `NONE`), as Compose gives it; healthCmd wins. */
+  healthTest?: string[];
   healthInterval?: string;
   healthTimeout?: string;
   healthRetries?: number;

@@ -12,11 +12,11 @@ import { readImage, resolveImage } from '../image/image.js';
 import type { ContainerConfig } from '../oci/config.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_STORE_ROOT } from '../store/paths.js';
-import { lock } from '../sys/flock.js';
+import { lock, tryLock, type FileLock } from '../sys/flock.js';
 import { FailedPrecondition, InvalidArgument, errnoCode } from '../util/errors.js';
 import { createContainer } from './conmon.js';
 import { LOG_MAX_BYTES, readLog, type LogLine } from './logs.js';
-import { NetworkManager, parsePublish, type PortMapping } from './network/index.js';
+import { NetworkManager, parsePublish } from './network/index.js';
 import { chooseRuntime } from './oci-runtime.js';
 import { isAlive, processStartTime } from './procfs.js';
 import {
@@ -33,30 +33,18 @@ import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from '
 import { parseVolume, prepareMounts } from './volumes.js';
 import { Volumes } from './volume-store.js';
 import { precompileSeccomp } from './seccomp-cache.js';
-import { healthSpec, initialHealth, parseDuration, type HealthState } from './health.js';
+import { healthSpec, initialHealth } from './health.js';
 import { ensureSupervisor } from './supervisor.js';
+import { summary, type ContainerSummary } from './container-summary.js';
+import { validate } from './create-options.js';
+
+export type { ContainerSummary } from './container-summary.js';
 
 export interface RuntimeOptions {
   /** argv that runs `skiff` with this store (for conmon's exit command). */
   skiffCommand: string[];
   /** One-line notices for the user (runtime fallback, clamped limits). */
   notice?: (text: string) => void;
-}
-
-export interface ContainerSummary {
-  id: string;
-  name: string;
-  image: string;
-  imageId: string;
-  command: string;
-  created: string;
-  state: ContainerRow['state'];
-  exitCode: number | null;
-  started: string | null;
-  finished: string | null;
-  ports: PortMapping[];
-  /** starting | healthy | unhealthy while a health check runs; absent without one. */
-  health?: HealthState['status'];
 }
 
 /** conmon's own hard cap, far above the rotation size: only hit if no supervisor runs. */
@@ -113,7 +101,9 @@ export class Runtime {
       if (parsed.kind === 'volume') this.volumes.create(parsed.source, { ifMissing: true });
     }
     fs.mkdirSync(this.containerDir(id), { recursive: true, mode: 0o700 });
-    return this.records.get(id)!;
+    const created = this.records.get(id)!;
+    this.event('create', created);
+    return created;
   }
 
   /**
@@ -121,20 +111,30 @@ export class Runtime {
    * socket connected before the process runs, so no output is missed.
    */
   async start(input: string, hooks: { beforeStart?: (bundle: string) => void } = {}): Promise<ContainerRow> {
-    const row = this.refresh(this.records.find(input));
-    if (row.state === 'running') return row;
-    const options = JSON.parse(row.spec) as CreateOptions;
-    const bundle = this.containerDir(row.id);
-    // This run's token, recorded under the lock `finish` takes before anything starts: the
+    const found = this.records.find(input);
+    const bundle = this.containerDir(found.id);
+    // The whole start holds the lock `finish` takes. An exit command of this run (the process
+    // may be over before `running` is recorded) waits for the row it has to finish, and the
     // late exit command of the run before (`cleanup <id> <its token>`, a process of its own
-    // that a quick stop-then-start can outrun) then sees a newer run and leaves it alone.
-    const started = new Date().toISOString();
+    // that a quick stop-then-start can outrun) sees this run's token and leaves it alone.
     const held = await lock(path.join(bundle, 'lock'), 'exclusive');
     try {
-      this.records.update(row.id, { started });
+      const row = this.settle(this.records.find(found.id));
+      if (row.state === 'running') return row;
+      return await this.startLocked(row, hooks);
     } finally {
       held.release();
     }
+  }
+
+  private async startLocked(
+    row: ContainerRow,
+    hooks: { beforeStart?: (bundle: string) => void },
+  ): Promise<ContainerRow> {
+    const options = JSON.parse(row.spec) as CreateOptions;
+    const bundle = this.containerDir(row.id);
+    const started = new Date().toISOString();
+    this.records.update(row.id, { started });
     const exitDir = path.join(bundle, 'exits');
     fs.rmSync(exitDir, { recursive: true, force: true });
     fs.rmSync(path.join(bundle, STOPPED_MARK), { force: true });
@@ -154,6 +154,7 @@ export class Runtime {
         hostname: options.hostname ?? row.id.slice(0, 12),
         aliases: options.networkAliases,
         ports: (options.publish ?? []).flatMap(parsePublish),
+        extra: options.extraNetworks?.map((n) => ({ network: n.name, aliases: n.aliases })),
       });
       const spec = await precompileSeccomp(
         buildSpec(this.specInput(row, options, image.config.config ?? {}, rootfs, attachment)),
@@ -198,7 +199,9 @@ export class Runtime {
       });
       // Detached containers need their logs rotated (and checks run) after the CLI exits.
       if (detached) ensureSupervisor(this.store.paths.root, this.options.skiffCommand);
-      return this.records.get(row.id)!;
+      const running = this.records.get(row.id)!;
+      this.event('start', running);
+      return running;
     } catch (err) {
       this.teardown(row);
       throw err;
@@ -267,12 +270,11 @@ export class Runtime {
   /** Waits for the container to exit and returns its status; cleans up what the run held. */
   async wait(input: string, options: { signal?: AbortSignal } = {}): Promise<number> {
     const row = this.records.find(input);
-    const exitFile = path.join(this.containerDir(row.id), 'exits', row.id);
     for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
       const current = this.records.get(row.id);
       if (!current) return row.exit_code ?? 0;
       if (current.state !== 'running') return current.exit_code ?? 0;
-      if (fs.existsSync(exitFile) || !isAlive(current.conmon_pid, current.conmon_start)) {
+      if (this.isOver(current)) {
         return (await this.finish(row.id)).exit_code ?? 0;
       }
       await sleep(delay, undefined, options);
@@ -280,9 +282,9 @@ export class Runtime {
   }
 
   /**
-   * After the process exits: record the status, delete the runtime's container, release the
-   * network and the mount. Idempotent, and serialised per container by a lock file, because
-   * both conmon's exit command and a waiting CLI may call it.
+   * After the process exits: release the network, the mount and the runtime's container, then
+   * record the status. Idempotent, and serialised per container by a lock file, because
+   * conmon's exit command, a waiting CLI and `refresh` may all get here.
    */
   async finish(id: string, run?: string): Promise<ContainerRow> {
     const held = await lock(path.join(this.containerDir(id), 'lock'), 'exclusive');
@@ -291,21 +293,46 @@ export class Runtime {
       if (!row) throw new FailedPrecondition(`finish container \`${id.slice(0, 12)}\`: removed meanwhile`);
       // Asked for by an earlier run's exit command: the current run is not its business.
       if (run !== undefined && row.started !== run) return row;
-      if (row.state === 'running') {
-        const code = readExitCode(path.join(this.containerDir(id), 'exits', id));
-        await this.teardownExited(row);
-        this.records.update(id, {
-          state: 'exited',
-          exit_code: code ?? 255,
-          finished: new Date().toISOString(),
-          pid: null,
-          pid_start: null,
-        });
-      }
-      return this.records.get(id)!;
+      if (row.state !== 'running') return row;
+      await this.teardownExited(row);
+      return this.recordExit(row);
     } finally {
       held.release();
     }
+  }
+
+  /**
+   * Under the container's lock: a `running` row whose process is over is released and recorded
+   * as exited. The state moves away from `running` only after the release, and only under the
+   * lock, so the kernel objects of a run are released once whoever notices the exit first.
+   */
+  private settle(row: ContainerRow): ContainerRow {
+    if (row.state !== 'running' || !this.isOver(row)) return row;
+    this.teardown(row);
+    return this.recordExit(row);
+  }
+
+  /** The run's process is gone: its exit file is written, or its conmon is dead. */
+  private isOver(row: ContainerRow): boolean {
+    return fs.existsSync(this.exitFile(row.id)) || !isAlive(row.conmon_pid, row.conmon_start);
+  }
+
+  private exitFile(id: string): string {
+    return path.join(this.containerDir(id), 'exits', id);
+  }
+
+  private recordExit(row: ContainerRow): ContainerRow {
+    const code = readExitCode(this.exitFile(row.id));
+    this.records.update(row.id, {
+      state: 'exited',
+      exit_code: code ?? 255,
+      finished: new Date().toISOString(),
+      pid: null,
+      pid_start: null,
+    });
+    const exited = this.records.get(row.id)!;
+    this.event('die', exited, { exitCode: String(exited.exit_code) });
+    return exited;
   }
 
   /** Releases what a start took; safe on a half-started container. */
@@ -336,21 +363,29 @@ export class Runtime {
     unmountRootfs(this.containerDir(row.id));
   }
 
-  /** Trust a 'running' row only while its conmon lives: a crash anywhere leaves ps right. */
+  /**
+   * Trust a 'running' row only while its conmon lives: a crash anywhere leaves ps right. A run
+   * found over is finished here (`settle`), so `ps`, the supervisor and the next command after
+   * a crash release what it held. While the container's lock is held (by a start, or a finish
+   * in this process or another), the holder records the outcome: the row is left as it is.
+   */
   refresh(row: ContainerRow): ContainerRow {
-    if (row.state !== 'running') return row;
-    const exitFile = path.join(this.containerDir(row.id), 'exits', row.id);
-    if (fs.existsSync(exitFile) || !isAlive(row.conmon_pid, row.conmon_start)) {
-      const code = readExitCode(exitFile);
-      this.records.update(row.id, {
-        state: 'exited',
-        exit_code: code ?? 255,
-        finished: new Date().toISOString(),
-        pid: null,
-      });
-      return this.records.get(row.id)!;
+    if (row.state !== 'running' || !this.isOver(row)) return row;
+    let held: FileLock | undefined;
+    try {
+      held = tryLock(path.join(this.containerDir(row.id), 'lock'), 'exclusive');
+    } catch (err) {
+      // Removed meanwhile, directory and all.
+      if (errnoCode(err) === 'ENOENT') return row;
+      throw err;
     }
-    return row;
+    if (held === undefined) return row;
+    try {
+      const current = this.records.get(row.id);
+      return current ? this.settle(current) : row;
+    } finally {
+      held.release();
+    }
   }
 
   list(options: { all?: boolean } = {}): ContainerSummary[] {
@@ -376,6 +411,7 @@ export class Runtime {
     if (row.state !== 'running')
       throw new FailedPrecondition(`kill container \`${input}\`: container is not running`);
     runtimeCall(row.runtime, ['kill', row.id, signal.replace(/^SIG/, '')]);
+    this.event('kill', row, { signal: signal.replace(/^SIG/, '') });
   }
 
   /** STOPSIGNAL, then SIGKILL after `timeout` seconds, like `docker stop`. */
@@ -392,13 +428,15 @@ export class Runtime {
     runtimeCall(row.runtime, ['kill', row.id, signal], { allowFail: true });
     const seconds = timeout ?? options.stopTimeout ?? 10;
     const deadline = Date.now() + seconds * 1000;
-    const exitFile = path.join(this.containerDir(row.id), 'exits', row.id);
+    const exitFile = this.exitFile(row.id);
     while (Date.now() < deadline && !fs.existsSync(exitFile)) await sleep(10);
     if (!fs.existsSync(exitFile)) {
       runtimeCall(row.runtime, ['kill', row.id, 'KILL'], { allowFail: true });
     }
     await this.wait(row.id);
-    return this.records.get(row.id)!;
+    const stopped = this.records.get(row.id)!;
+    this.event('stop', stopped);
+    return stopped;
   }
 
   async remove(input: string, options: { force?: boolean } = {}): Promise<ContainerRow> {
@@ -423,7 +461,26 @@ export class Runtime {
     this.records.delete(row.id);
     // A late exit command may still drop its lock file in here: retry on ENOTEMPTY.
     fs.rmSync(this.containerDir(row.id), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    this.event('destroy', row);
     return row;
+  }
+
+  /**
+   * Records a container event in the store's journal, with Docker's attributes (name, image,
+   * the labels). What it reports has already happened: a failure to record is only a notice.
+   */
+  private event(action: string, row: ContainerRow, extra: Record<string, string> = {}): void {
+    try {
+      const labels = (JSON.parse(row.spec) as CreateOptions).labels ?? {};
+      this.store.events.record({
+        type: 'container',
+        action,
+        id: row.id,
+        attributes: { ...labels, name: row.name, image: row.image_name, ...extra },
+      });
+    } catch (err) {
+      this.options.notice?.(`record event: ${(err as Error).message}`);
+    }
   }
 
   /** Runs a command in a running container, with the caller's stdio. */
@@ -562,62 +619,4 @@ export function shouldRestart(policy: string | undefined, row: ContainerRow): bo
   if (row.exit_code === 0) return false;
   const max = m[1] === undefined ? Infinity : Number(m[1]);
   return row.restart_count < max;
-}
-
-function validate(o: CreateOptions): void {
-  if (o.memory !== undefined) parseMemory(o.memory);
-  if (o.cpus !== undefined) parseCpus(o.cpus);
-  for (const u of o.ulimits ?? []) parseUlimit(u);
-  for (const p of o.publish ?? []) parsePublish(p);
-  for (const v of o.volumes ?? []) parseVolume(v);
-  if (
-    o.pidsLimit !== undefined &&
-    (!Number.isInteger(o.pidsLimit) || o.pidsLimit < -1 || o.pidsLimit === 0)
-  ) {
-    throw new InvalidArgument(`invalid pids limit \`${o.pidsLimit}\``);
-  }
-  if (o.restart !== undefined && !/^(no|always|unless-stopped|on-failure(:\d+)?)$/.test(o.restart)) {
-    throw new InvalidArgument(
-      `invalid restart policy \`${o.restart}\` (no, always, unless-stopped, on-failure[:N])`,
-    );
-  }
-  if (o.name !== undefined) checkName(o.name);
-  if (o.healthInterval !== undefined) parseDuration(o.healthInterval, 'health-interval');
-  if (o.healthTimeout !== undefined) parseDuration(o.healthTimeout, 'health-timeout');
-  if (o.healthStartPeriod !== undefined) parseDuration(o.healthStartPeriod, 'health-start-period');
-  if (o.healthRetries !== undefined && (!Number.isInteger(o.healthRetries) || o.healthRetries < 1)) {
-    throw new InvalidArgument(`invalid health retries \`${o.healthRetries}\`: must be a positive integer`);
-  }
-}
-
-/**
- * What `ps` lists. The command is the one the container runs: its own entrypoint and command
- * over the image's, as the spec has them (an entrypoint given resets the image's Cmd).
- */
-function summary(row: ContainerRow, imageConfig: () => ContainerConfig): ContainerSummary {
-  const o = JSON.parse(row.spec) as CreateOptions;
-  let image: ContainerConfig = {};
-  try {
-    if (o.entrypoint === undefined || !o.command?.length) image = imageConfig();
-  } catch {
-    // The image is gone (removed with -f): the container's own options are all there is.
-  }
-  const entrypoint = o.entrypoint ?? image.Entrypoint ?? [];
-  const command = o.command?.length ? o.command : o.entrypoint !== undefined ? [] : (image.Cmd ?? []);
-  return {
-    id: row.id,
-    name: row.name,
-    image: row.image_name,
-    imageId: row.image_id,
-    command: [...entrypoint, ...command].join(' '),
-    created: row.created,
-    state: row.state,
-    exitCode: row.exit_code,
-    started: row.started,
-    finished: row.finished,
-    ports: (o.publish ?? []).flatMap(parsePublish),
-    ...(row.state === 'running' && row.health
-      ? { health: (JSON.parse(row.health) as HealthState).status }
-      : {}),
-  };
 }

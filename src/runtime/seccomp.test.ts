@@ -142,108 +142,104 @@ describe(
   },
 );
 
-describe(
-  'precompiled BPF for crun',
-  { skip: needs('root', 'busybox', 'crun', 'pgrep') },
-  () => {
-    let dir: string;
-    let cache: string;
-    let rootfs: string;
-    let crun: string | undefined;
+describe('precompiled BPF for crun', { skip: needs('root', 'busybox', 'crun', 'pgrep') }, () => {
+  let dir: string;
+  let cache: string;
+  let rootfs: string;
+  let crun: string | undefined;
 
-    before(() => {
-      dir = tempDir('seccomp-cache');
-      cache = path.join(dir, 'cache');
-      rootfs = makeBusyboxRootfs(path.join(dir, 'rootfs'));
-      const choice = chooseRuntime();
-      crun = choice.name === 'crun' ? choice.path : undefined;
-    });
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  before(() => {
+    dir = tempDir('seccomp-cache');
+    cache = path.join(dir, 'cache');
+    rootfs = makeBusyboxRootfs(path.join(dir, 'rootfs'));
+    const choice = chooseRuntime();
+    crun = choice.name === 'crun' ? choice.path : undefined;
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    test('compiles once, by a throwaway crun create, and serves the cache afterwards', async (t) => {
-      if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
-      const section = defaultSeccomp([...DEFAULT_CAPABILITIES]);
-      const bpf = await seccompBpfAnnotation(cache, section, { runtimePath: crun });
-      const program = Buffer.from(bpf, 'base64');
-      assert.ok(program.length > 0 && program.length % 8 === 0, `${program.length} bytes of sock_filter`);
-      const files = fs.readdirSync(cache);
-      assert.equal(files.length, 1, `only the program is left: ${files.join(' ')}`);
-      assert.match(files[0]!, /^[0-9a-f]{64}\.bpf$/);
-      // Served from the file: a program planted there comes back unchanged.
-      const planted = Buffer.alloc(16, 7);
-      fs.writeFileSync(path.join(cache, files[0]!), planted);
-      assert.equal(
-        await seccompBpfAnnotation(cache, section, { runtimePath: crun }),
-        planted.toString('base64'),
-      );
-      fs.writeFileSync(path.join(cache, files[0]!), program);
-      const leftover = spawnSync('pgrep', ['-f', 'skiff-seccomp-'], { encoding: 'utf8' }).stdout.trim();
-      assert.equal(leftover, '', 'no throwaway container process is left');
-    });
+  test('compiles once, by a throwaway crun create, and serves the cache afterwards', async (t) => {
+    if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
+    const section = defaultSeccomp([...DEFAULT_CAPABILITIES]);
+    const bpf = await seccompBpfAnnotation(cache, section, { runtimePath: crun });
+    const program = Buffer.from(bpf, 'base64');
+    assert.ok(program.length > 0 && program.length % 8 === 0, `${program.length} bytes of sock_filter`);
+    const files = fs.readdirSync(cache);
+    assert.equal(files.length, 1, `only the program is left: ${files.join(' ')}`);
+    assert.match(files[0]!, /^[0-9a-f]{64}\.bpf$/);
+    // Served from the file: a program planted there comes back unchanged.
+    const planted = Buffer.alloc(16, 7);
+    fs.writeFileSync(path.join(cache, files[0]!), planted);
+    assert.equal(
+      await seccompBpfAnnotation(cache, section, { runtimePath: crun }),
+      planted.toString('base64'),
+    );
+    fs.writeFileSync(path.join(cache, files[0]!), program);
+    const leftover = spawnSync('pgrep', ['-f', 'skiff-seccomp-'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(leftover, '', 'no throwaway container process is left');
+  });
 
-    test('crun loads the annotation instead of compiling linux.seccomp', async (t) => {
-      if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
-      // A profile that refuses mkdir, given only as the annotation, beside the default section.
-      const denyMkdir: SeccompSection = {
-        defaultAction: 'SCMP_ACT_ALLOW',
-        syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-      };
-      const bpf = await seccompBpfAnnotation(cache, denyMkdir, { runtimePath: crun });
-      const run = (annotations: Record<string, string>) => {
-        const id = uniqueId();
-        const spec = buildSpec({
-          id,
-          rootfs,
-          image: { Cmd: ['sh', '-c', 'mkdir /tmp/d && echo made; grep ^Seccomp: /proc/self/status'] },
-          hostname: 'h',
-          network: { kind: 'new' },
-          cgroupsPath: `/${id}`,
-          annotations,
-        });
-        return runBundle(crun!, path.join(dir, `b-${id.slice(0, 8)}`), id, spec);
-      };
-      const plain = run({});
-      assert.match(plain.stdout, /made/);
-      const annotated = run({ [SECCOMP_BPF_ANNOTATION]: bpf });
-      assert.doesNotMatch(annotated.stdout, /made/);
-      assert.match(annotated.stderr, /Operation not permitted/);
-      assert.match(annotated.stdout, /Seccomp:\s+2/);
-    });
-
-    test('precompileSeccomp: crun gets the annotation, runc does not, a failure changes nothing', async (t) => {
-      if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
-      const spec = () => ({
-        linux: { seccomp: defaultSeccomp([...DEFAULT_CAPABILITIES]) },
-        annotations: { a: 'b' },
+  test('crun loads the annotation instead of compiling linux.seccomp', async (t) => {
+    if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
+    // A profile that refuses mkdir, given only as the annotation, beside the default section.
+    const denyMkdir: SeccompSection = {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
+    };
+    const bpf = await seccompBpfAnnotation(cache, denyMkdir, { runtimePath: crun });
+    const run = (annotations: Record<string, string>) => {
+      const id = uniqueId();
+      const spec = buildSpec({
+        id,
+        rootfs,
+        image: { Cmd: ['sh', '-c', 'mkdir /tmp/d && echo made; grep ^Seccomp: /proc/self/status'] },
+        hostname: 'h',
+        network: { kind: 'new' },
+        cgroupsPath: `/${id}`,
+        annotations,
       });
-      const withCrun = await precompileSeccomp(spec(), {
-        cacheDir: cache,
-        runtime: 'crun',
-        runtimePath: crun,
-      });
-      assert.equal(withCrun.annotations.a, 'b');
-      assert.ok((withCrun.annotations as Record<string, string>)[SECCOMP_BPF_ANNOTATION]);
-      const withRunc = await precompileSeccomp(spec(), { cacheDir: cache, runtime: 'runc' });
-      assert.deepEqual(Object.keys(withRunc.annotations), ['a']);
-      const errors: unknown[] = [];
-      const broken = await precompileSeccomp(
-        {
-          linux: {
-            seccomp: {
-              defaultAction: 'SCMP_ACT_ALLOW',
-              syscalls: [{ names: ['read'], action: 'SCMP_ACT_LOG' }],
-            },
+      return runBundle(crun!, path.join(dir, `b-${id.slice(0, 8)}`), id, spec);
+    };
+    const plain = run({});
+    assert.match(plain.stdout, /made/);
+    const annotated = run({ [SECCOMP_BPF_ANNOTATION]: bpf });
+    assert.doesNotMatch(annotated.stdout, /made/);
+    assert.match(annotated.stderr, /Operation not permitted/);
+    assert.match(annotated.stdout, /Seccomp:\s+2/);
+  });
+
+  test('precompileSeccomp: crun gets the annotation, runc does not, a failure changes nothing', async (t) => {
+    if (!crun) return unmet(t, 'crun runs on this host (chooseRuntime chose runc)');
+    const spec = () => ({
+      linux: { seccomp: defaultSeccomp([...DEFAULT_CAPABILITIES]) },
+      annotations: { a: 'b' },
+    });
+    const withCrun = await precompileSeccomp(spec(), {
+      cacheDir: cache,
+      runtime: 'crun',
+      runtimePath: crun,
+    });
+    assert.equal(withCrun.annotations.a, 'b');
+    assert.ok((withCrun.annotations as Record<string, string>)[SECCOMP_BPF_ANNOTATION]);
+    const withRunc = await precompileSeccomp(spec(), { cacheDir: cache, runtime: 'runc' });
+    assert.deepEqual(Object.keys(withRunc.annotations), ['a']);
+    const errors: unknown[] = [];
+    const broken = await precompileSeccomp(
+      {
+        linux: {
+          seccomp: {
+            defaultAction: 'SCMP_ACT_ALLOW',
+            syscalls: [{ names: ['read'], action: 'SCMP_ACT_LOG' }],
           },
         },
-        {
-          cacheDir: cache,
-          runtime: 'crun',
-          runtimePath: '/nonexistent/crun',
-          onError: (e) => errors.push(e),
-        },
-      );
-      assert.equal(errors.length, 1);
-      assert.deepEqual(Object.keys(broken), ['linux']);
-    });
-  },
-);
+      },
+      {
+        cacheDir: cache,
+        runtime: 'crun',
+        runtimePath: '/nonexistent/crun',
+        onError: (e) => errors.push(e),
+      },
+    );
+    assert.equal(errors.length, 1);
+    assert.deepEqual(Object.keys(broken), ['linux']);
+  });
+});

@@ -1,8 +1,9 @@
 /**
  * `skiff system check`: every blob is re-hashed, every layer's tar rebuilt and hashed, every
- * row followed to what it points at. Damage is anything that breaks an invariant of
- * DESIGN.md; garbage (temp files, unreferenced blobs and layers) is reported apart, because a
- * crash may leave it and `system prune` removes it.
+ * recorded compressed form of a layer decompressed and hashed, every row followed to what it
+ * points at. Damage is anything that breaks an invariant of DESIGN.md; garbage (temp files,
+ * unreferenced blobs and layers) is reported apart, because a crash may leave it and `system
+ * prune` removes it.
  */
 import fs from 'node:fs';
 import { isDigest, type Digest } from '../oci/digest.js';
@@ -10,6 +11,7 @@ import { parseImageConfig } from '../oci/config.js';
 import { parseManifest } from '../oci/manifest.js';
 import { layerCompression } from '../oci/media-types.js';
 import { describeError } from '../util/errors.js';
+import { checkLayerBlob, layerBlobMismatch } from './layer-blob-check.js';
 import type { Store } from './store.js';
 
 export interface CheckReport {
@@ -56,12 +58,24 @@ export async function checkStore(store: Store, options: { signal?: AbortSignal }
   }
   for (const diffId of layers.list()) if (!layerRows.has(diffId)) report.garbage.unreferencedLayers++;
 
+  // Each recorded form of a layer is what push and save send for it: it must decompress to it.
   for (const blob of meta.layerBlobs()) {
+    options.signal?.throwIfAborted();
     referenced.add(blob.digest);
-    if (!content.has(blob.digest))
+    if (!content.has(blob.digest)) {
       problems.push(`layer blob \`${blob.digest}\`: recorded but missing from blobs/`);
+      continue;
+    }
+    const why = await checkLayerBlob(
+      content,
+      { digest: blob.digest, mediaType: blob.media_type },
+      blob.diff_id,
+      options,
+    );
+    if (why !== undefined) problems.push(layerBlobMismatch(blob.digest, blob.diff_id, why));
   }
 
+  const diffIdsOf = new Map<Digest, Digest[]>();
   for (const image of meta.images()) {
     report.checked.images++;
     referenced.add(image.id);
@@ -71,6 +85,7 @@ export async function checkStore(store: Store, options: { signal?: AbortSignal }
     }
     try {
       const config = parseImageConfig(content.readBytes(image.id));
+      diffIdsOf.set(image.id, config.rootfs.diff_ids);
       const recorded = meta.imageLayers(image.id);
       if (config.rootfs.diff_ids.join() !== recorded.join()) {
         problems.push(`image \`${image.id}\`: recorded layers differ from the config's diff_ids`);
@@ -98,14 +113,23 @@ export async function checkStore(store: Store, options: { signal?: AbortSignal }
           `manifest \`${m.digest}\`: config is ${manifest.config.digest}, recorded ${m.image_id}`,
         );
       }
-      for (const layer of manifest.layers) {
-        const local =
-          content.has(layer.digest) ||
-          (layerCompression(layer.mediaType) === 'none' && layerRows.has(layer.digest));
+      const diffIds = diffIdsOf.get(m.image_id) ?? [];
+      for (const [i, layer] of manifest.layers.entries()) {
+        const compression = layerCompression(layer.mediaType);
+        const local = content.has(layer.digest) || (compression === 'none' && layerRows.has(layer.digest));
         if (!local)
           problems.push(
             `manifest \`${m.digest}\`: layer \`${layer.digest}\` is in neither blobs/ nor layers/`,
           );
+        // A compressed layer of a stored manifest is pushed and saved as it is: it must be a
+        // recorded (and so checked, above) form of the config's layer at its position.
+        else if ((compression === 'gzip' || compression === 'zstd') && diffIds[i] !== undefined) {
+          const row = meta.layerBlob(layer.digest);
+          if (row?.diff_id !== diffIds[i])
+            problems.push(
+              `manifest \`${m.digest}\`: layer blob \`${layer.digest}\` is not recorded as layer \`${diffIds[i]}\` of its config`,
+            );
+        }
       }
     } catch (err) {
       problems.push(`manifest \`${m.digest}\`: ${describeError(err)}`);

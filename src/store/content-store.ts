@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createDigester, parseDigest, type Algorithm, type Digest } from '../oci/digest.js';
+import { MAX_METADATA_BYTES } from '../oci/limits.js';
 import { DataLoss, NotFound, errnoCode } from '../util/errors.js';
 import { fsyncDir, tempName } from '../util/atomic.js';
 import type { StorePaths } from './paths.js';
@@ -43,8 +44,11 @@ export class ContentStore {
     }
   }
 
-  /** Reads a small blob (a manifest, a config) whole. */
-  readBytes(digest: Digest, limit = 64 << 20): Buffer {
+  /**
+   * Reads a small blob (a manifest, an index, a config) whole. The default limit is the one
+   * pull, load and commit accept (oci/limits.ts), so what the store took it also reads back.
+   */
+  readBytes(digest: Digest, limit = MAX_METADATA_BYTES): Buffer {
     const file = this.path(digest);
     let data: Buffer;
     try {

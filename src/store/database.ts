@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 9:
+ * The metadata database (SQLite, WAL). Schema version 10:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -22,6 +22,7 @@
  *   build_cache key PK, parent, instruction ─▶ images    a build step's inputs → the image it made
  *                                                        (and the files it read, per path; for a
  *                                                        COPY, what it asked of its parent)
+ *   events     seq PK (autoincrement)                    the event journal, newest 10,000 kept
  *
  * Every row points only at things complete on disk: files are written and renamed first, rows
  * inserted after, in one transaction. Rows nobody points at (a layer no image uses, an untagged
@@ -180,6 +181,18 @@ const migrations: string[] = [
   // parent that answers alike (entries whose parent is "any parent")
   `
   ALTER TABLE build_cache ADD COLUMN view TEXT;  -- JSON [[method, path, answer]…], or NULL
+  `,
+  // 10: the event journal, appended to by every skiff process and followed by `skiff events`
+  `
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- journal position; never reused
+    time_nano INTEGER NOT NULL,             -- ns since the epoch
+    type TEXT NOT NULL,                     -- container, image, network, volume, builder, service
+    action TEXT NOT NULL,                   -- create, start, die, pull, tag, connect, …
+    actor_id TEXT NOT NULL,
+    attributes TEXT NOT NULL                -- JSON {name, image, exitCode, …}
+  );
+  CREATE INDEX events_by_time ON events(time_nano);
   `,
 ];
 

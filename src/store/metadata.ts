@@ -14,7 +14,12 @@ export interface LayerBlobRow {
   diff_id: Digest;
   media_type: string;
   size: number;
+  /** 1 once the blob was decompressed and hashed to diff_id (layer-blob-check.ts); 0 for rows older than that check. */
+  verified: 0 | 1;
 }
+
+/** A layer blob to record: one the caller has just checked to decompress to `diff_id`. */
+export type VerifiedLayerBlob = Omit<LayerBlobRow, 'verified'>;
 
 export interface ImageRow {
   id: Digest;
@@ -70,9 +75,15 @@ export class Metadata {
     this.db.prepare('DELETE FROM layers WHERE diff_id = ?').run(diffId);
   }
 
-  addLayerBlob(blob: LayerBlobRow): void {
+  /**
+   * Records `blob` as a form of its layer, verified: only for a blob that was decompressed and
+   * hashed to `diff_id` (while it was unpacked, compressed from the layer, or checked).
+   */
+  addLayerBlob(blob: VerifiedLayerBlob): void {
     this.db
-      .prepare('INSERT OR REPLACE INTO layer_blobs (digest, diff_id, media_type, size) VALUES (?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR REPLACE INTO layer_blobs (digest, diff_id, media_type, size, verified) VALUES (?, ?, ?, ?, 1)',
+      )
       .run(blob.digest, blob.diff_id, blob.media_type, blob.size);
   }
 

@@ -8,6 +8,7 @@ import type { Database as DB } from 'better-sqlite3';
 import { lock, type FileLock, type LockMode } from '../sys/flock.js';
 import { ContentStore } from './content-store.js';
 import { openDatabase } from './database.js';
+import { EventJournal } from './events.js';
 import { LayerStore } from './layer-store.js';
 import { Metadata } from './metadata.js';
 import { ensureStoreDirs, storePaths, type StorePaths } from './paths.js';
@@ -16,6 +17,8 @@ export class Store {
   readonly content: ContentStore;
   readonly layers: LayerStore;
   readonly meta: Metadata;
+  /** What happened in this store, for `skiff events` and the API's /events. */
+  readonly events: EventJournal;
   private readonly db: DB;
 
   private constructor(readonly paths: StorePaths) {
@@ -24,6 +27,7 @@ export class Store {
     this.content = new ContentStore(paths);
     this.layers = new LayerStore(paths);
     this.meta = new Metadata(this.db);
+    this.events = new EventJournal(this.db);
   }
 
   static open(root: string): Store {

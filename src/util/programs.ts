@@ -36,9 +36,12 @@ export type ProgramName = keyof typeof PROGRAMS;
 
 /**
  * Where programs are looked for: PATH, then the sbin and bin directories, which a root shell
- * started by cron or systemd may lack on its PATH.
+ * started by cron or systemd may lack on its PATH. SKIFF_PROGRAM_PATH, when set, is the only
+ * place (a folder of chosen builds, or a test's machine that lacks one program).
  */
 export function programSearchPath(): string[] {
+  const only = process.env['SKIFF_PROGRAM_PATH'];
+  if (only !== undefined) return only.split(path.delimiter).filter((d) => d !== '');
   const fromEnv = (process.env.PATH ?? '').split(path.delimiter).filter((d) => d !== '');
   return [
     ...new Set([...fromEnv, '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']),

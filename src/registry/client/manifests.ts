@@ -4,9 +4,9 @@
  * registry's Docker-Content-Digest) and kept exactly; nothing is re-serialised.
  */
 import { digestOf, isDigest, type Digest } from '../../oci/digest.js';
-import { MAX_MANIFEST_BYTES } from '../../oci/manifest.js';
+import { MAX_METADATA_BYTES } from '../../oci/limits.js';
 import { MediaType, mediaTypeOfContentType } from '../../oci/media-types.js';
-import { DataLoss } from '../../util/errors.js';
+import { DataLoss, InvalidArgument, SkiffError } from '../../util/errors.js';
 import { pullScope } from './download.js';
 import type { Session } from './session.js';
 import { header, readBody } from './transport.js';
@@ -39,7 +39,13 @@ export async function fetchManifest(
     signal,
   });
   if (res.status !== 200) throw await session.error(res, what);
-  const bytes = await readBody(res, MAX_MANIFEST_BYTES);
+  const bytes = await readBody(res, MAX_METADATA_BYTES).catch((err: unknown) => {
+    if (!(err instanceof SkiffError) || err.code !== 'RESPONSE_TOO_LARGE') throw err;
+    throw new InvalidArgument(
+      `${what}: manifest \`${reference}\` is over ${MAX_METADATA_BYTES} bytes, the limit for a manifest`,
+      { code: 'METADATA_TOO_LARGE' },
+    );
+  });
   const digest = digestOf(bytes);
   const claimed = header(res, 'docker-content-digest');
   if (isDigest(reference) && digest !== reference) {

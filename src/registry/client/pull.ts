@@ -5,7 +5,13 @@
  * checked as it passes, it is decompressed and unpacked straight into the layer store against
  * the config's diff ID, and the compressed bytes are kept in blobs/ at the same time (a temp
  * file, adopted at the end) so that a later push or save never compresses it again
- * (DESIGN.md). Layers go 3 at a time.
+ * (DESIGN.md). A blob of a layer the store has is checked the same way (decompressed and
+ * hashed, not unpacked): a blob that is not its config's layer fails the pull, as in
+ * containers/image. Layers go 3 at a time.
+ *
+ * Limits (DESIGN.md, "Trust"): a manifest of more layers than skiff can mount, or a config over
+ * the metadata limit, is refused before anything else is fetched; each layer's uncompressed
+ * bytes are counted as they unpack, against the store's ingest limits.
  *
  * Failure: nothing is recorded until everything is verified; layers this pull unpacked are
  * forgotten again (as load does), and temp files are removed, so a failed pull leaves the store
@@ -15,7 +21,9 @@ import fs from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { decompress } from '../../archive/compression.js';
 import { commitImage } from '../../image/commit.js';
+import { requireLayerBlob } from '../../image/layer-blob.js';
 import { parseImageConfig } from '../../oci/config.js';
+import { checkLayerCount, checkMetadataSize } from '../../oci/limits.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
 import { parseManifestOrIndex, type Manifest } from '../../oci/manifest.js';
@@ -29,8 +37,10 @@ import {
 } from '../../oci/platform.js';
 import { formatReference, type Reference } from '../../oci/reference.js';
 import { tempName } from '../../util/atomic.js';
-import { InvalidArgument, NotFound } from '../../util/errors.js';
+import { DataLoss, InvalidArgument, NotFound } from '../../util/errors.js';
 import { forgetLayers } from '../../store/gc.js';
+import { IngestBudget, ingestLimits, type IngestLimits } from '../../store/ingest-limits.js';
+import { diffIdOf, layerBlobMismatch } from '../../store/layer-blob-check.js';
 import type { Store } from '../../store/store.js';
 import { blobStream, fetchSmallBlob } from './download.js';
 import { fetchManifest } from './manifests.js';
@@ -44,6 +54,8 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Layers downloaded at once; default 3. */
   concurrency?: number;
+  /** Limits over the store's settings (`--max-layer-size`…). */
+  limits?: Partial<IngestLimits>;
 }
 
 export interface PullResult {
@@ -95,6 +107,9 @@ export async function pullImage(
       throw new InvalidArgument(`${what}: nested index ${chosen.digest} is not supported`);
   }
   const manifest: Manifest = parsed.manifest;
+  checkLayerCount(manifest.layers.length, what);
+  checkMetadataSize(manifest.config.size, what, `config \`${manifest.config.digest}\``);
+  const budget = new IngestBudget(ingestLimits(store.paths.root, options.limits), what);
   const configBytes = await fetchSmallBlob(session, repository, manifest.config, signal);
   const config = parseImageConfig(configBytes);
   if (indexDigest === undefined && options.platform !== undefined) {
@@ -129,9 +144,16 @@ export async function pullImage(
       await allOrNothing(manifest.layers, options.concurrency ?? 3, signal, async (layer, i, signal) => {
         const diffId = diffIds[i]!;
         const kind = 'layer' as const;
+        const compression = layerCompression(layer.mediaType) ?? 'none';
         const haveLayer = store.layers.has(diffId) && store.meta.layer(diffId) !== undefined;
-        const haveBlob = store.content.has(layer.digest) || (layer.digest === diffId && haveLayer);
+        // An uncompressed layer blob is the layer itself; any other must be in blobs/.
+        const haveBlob =
+          compression === 'none' && layer.digest === diffId ? haveLayer : store.content.has(layer.digest);
+        if (haveLayer) budget.present(store.meta.layer(diffId)!.size);
         if (haveLayer && haveBlob) {
+          // The blob may be here as another layer's, or from a registry that named it beside
+          // this diff ID before blobs were checked: it must be this layer.
+          await requireLayerBlob(store, layer, diffId, what, { signal });
           present.push(layer.digest);
           progress.emit({ digest: layer.digest, kind, phase: 'exists', total: layer.size });
           return;
@@ -143,17 +165,37 @@ export async function pullImage(
           onRetry: (reason) => progress.emit({ digest: layer.digest, kind, phase: 'retrying', reason }),
         });
         // A compressed blob is kept as it streams by; an uncompressed one is the layer itself.
-        const compression = layerCompression(layer.mediaType) ?? 'none';
         const file = compression === 'none' ? undefined : tempName(store.paths.tmp, 'pull-');
+        const guarded = (blob: AsyncIterable<Buffer>) =>
+          budget.guard(decompress(blob, compression, { signal }), {
+            name: layer.digest,
+            compressed: compression === 'none' ? undefined : layer.size,
+            countInImage: !haveLayer,
+          });
         if (file !== undefined) staged.push({ file, descriptor: layer, diffId });
         const fd = file === undefined ? undefined : fs.openSync(file, 'wx', 0o644);
         try {
           if (haveLayer) {
-            // The layer is here, only this compressed form of it is not: keep the blob, unpack nothing.
-            await fanOut(stream, fd, undefined);
+            // The layer is here, only this form of it is not: nothing is unpacked, but the blob
+            // is decompressed and hashed as it streams by, and kept only if it is this layer.
+            // A registry naming any blob beside a diff ID the store has must not make that blob
+            // what a later push or save sends for the layer.
+            const got = (await fanOut(stream, fd, (blob) =>
+              diffIdOf(guarded(blob), diffId, { signal }).catch((err: unknown) => {
+                if (!(err instanceof DataLoss)) throw err;
+                throw mismatch(
+                  what,
+                  layer.digest,
+                  diffId,
+                  `it does not decompress as ${compression} (${err.message})`,
+                );
+              }),
+            ))!;
+            if (got.diffId !== diffId)
+              throw mismatch(what, layer.digest, diffId, `it decompresses to ${got.diffId}`);
           } else {
             const unpacked = (await fanOut(stream, fd, (blob) =>
-              store.layers.unpack(decompress(blob, compression, { signal }), {
+              store.layers.unpack(guarded(blob), {
                 expectDiffId: diffId,
                 signal,
               }),
@@ -208,6 +250,10 @@ export async function pullImage(
       for (const s of staged) fs.rmSync(s.file, { force: true });
     }
   });
+}
+
+function mismatch(what: string, blob: Digest, diffId: Digest, why: string): DataLoss {
+  return new DataLoss(`${what}: ${layerBlobMismatch(blob, diffId, why)}`, { code: 'LAYER_BLOB_MISMATCH' });
 }
 
 /**

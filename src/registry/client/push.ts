@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import { commitImage } from '../../image/commit.js';
 import { readImage, resolveImage, type Image } from '../../image/image.js';
-import { compressedLayerBlob, type LayerCompression } from '../../image/layer-blob.js';
+import { compressedLayerBlob, requireLayerBlob, type LayerCompression } from '../../image/layer-blob.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
 import { MediaType, layerCompression } from '../../oci/media-types.js';
@@ -74,7 +74,11 @@ export async function pushImage(
       async (layer, i, signal) => {
         let descriptor: Descriptor = layer;
         const annotations = layer.annotations ? { annotations: layer.annotations } : {};
-        if (!isKeptBlob(store, layer)) {
+        if (isKeptBlob(store, layer)) {
+          // The image's own blob goes out only as a checked form of its layer: a blob a
+          // registry or an archive merely named beside the diff ID is refused.
+          await requireLayerBlob(store, layer, diffIds[i]!, `push \`${source}\``, { signal });
+        } else {
           const diffId = diffIds[i]!;
           if (!hasCompressedBlob(store, diffId, options.compression ?? 'gzip')) {
             // Never compressed: compress and upload in one pass.

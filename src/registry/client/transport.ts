@@ -16,7 +16,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type https from 'node:https';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { errnoCode } from '../../util/errors.js';
+import { errnoCode, InvalidArgument } from '../../util/errors.js';
 
 /** A request body: bytes, or a factory so that a retried request can send it again. */
 export type Body = Buffer | (() => AsyncIterable<Buffer>);
@@ -174,7 +174,12 @@ export async function readBody(res: Response, limit = 8 << 20): Promise<Buffer> 
     size += (chunk as Buffer).length;
     if (size > limit) {
       res.body.destroy();
-      throw new Error(`response from ${res.url.host} is over ${limit} bytes`);
+      throw new InvalidArgument(
+        `read response from ${res.url.host}: over ${limit} bytes, the most expected`,
+        {
+          code: 'RESPONSE_TOO_LARGE',
+        },
+      );
     }
     chunks.push(chunk as Buffer);
   }

@@ -23,7 +23,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Digest } from '../../oci/digest.js';
-import { MAX_MANIFEST_BYTES, parseManifestOrIndex } from '../../oci/manifest.js';
+import { MAX_METADATA_BYTES } from '../../oci/limits.js';
+import { parseManifestOrIndex } from '../../oci/manifest.js';
 import { lock, tryLock } from '../../sys/flock.js';
 import { FailedPrecondition, NotFound } from '../../util/errors.js';
 import { RegistryStorage, listDir } from './storage.js';
@@ -56,7 +57,7 @@ function mark(storage: RegistryStorage): { marked: Set<Digest>; manifests: numbe
       marked.add(digest);
       let bytes: Buffer;
       try {
-        bytes = storage.content.readBytes(digest, MAX_MANIFEST_BYTES);
+        bytes = storage.content.readBytes(digest, MAX_METADATA_BYTES);
       } catch (err) {
         if (err instanceof NotFound) continue;
         throw err;

@@ -5,7 +5,8 @@
  */
 import type { Descriptor } from '../../oci/descriptor.js';
 import { digestOf, parseDigest, type Digest } from '../../oci/digest.js';
-import { MAX_MANIFEST_BYTES, parseManifestOrIndex, type Index, type Manifest } from '../../oci/manifest.js';
+import { MAX_METADATA_BYTES } from '../../oci/limits.js';
+import { parseManifestOrIndex, type Index, type Manifest } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/media-types.js';
 import { describeError } from '../../util/errors.js';
 import { RegistryError, digestInvalid, manifestUnknown } from './errors.js';
@@ -36,7 +37,7 @@ export function getManifest(
   const { digest, mediaType } = resolve(storage, name, reference);
   let bytes: Buffer;
   try {
-    bytes = storage.content.readBytes(digest, MAX_MANIFEST_BYTES);
+    bytes = storage.content.readBytes(digest, MAX_METADATA_BYTES);
   } catch {
     throw manifestUnknown(reference, name);
   }
@@ -69,7 +70,7 @@ export async function putManifest(
   // tags the manifest under each in the same request (a tag in the path is kept as well). All
   // are checked before anything is stored, so a bad one leaves no partial push behind.
   const tags = [...new Set(url.searchParams.getAll('tag'))].map(checkTag);
-  const bytes = await readBody(req, MAX_MANIFEST_BYTES, `manifest \`${name}:${reference}\``);
+  const bytes = await readBody(req, MAX_METADATA_BYTES, `manifest \`${name}:${reference}\``);
   const contentType = req.headers['content-type'];
   let doc: ReturnType<typeof parseManifestOrIndex>;
   try {
@@ -166,7 +167,7 @@ export function deleteManifest(
   const mediaType = storage.manifestType(name, ref.digest);
   if (mediaType === undefined) throw manifestUnknown(reference, name);
   try {
-    const doc = parseManifestOrIndex(storage.content.readBytes(ref.digest, MAX_MANIFEST_BYTES), mediaType);
+    const doc = parseManifestOrIndex(storage.content.readBytes(ref.digest, MAX_METADATA_BYTES), mediaType);
     const subject = doc.kind === 'manifest' ? doc.manifest.subject : doc.index.subject;
     if (subject !== undefined) storage.removeReferrer(name, subject.digest, ref.digest);
   } catch {

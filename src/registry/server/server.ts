@@ -24,6 +24,7 @@ import {
   uploadStatus,
   type UploadContext,
 } from './upload-handlers.js';
+import { Quotas } from './quota.js';
 import { UploadSessions } from './upload-sessions.js';
 
 export interface ServerOptions {
@@ -32,9 +33,16 @@ export interface ServerOptions {
   auth?: AuthOptions;
   /** One line per request, when given. */
   log?: (line: string) => void;
-  /** Upload sessions idle this long are removed (default one hour). */
+  /** Upload sessions idle this long are removed, by the server itself (default 24 hours). */
   uploadTtlMs?: number;
+  /** Most bytes of one uploaded blob; no limit by default. */
+  maxUploadBytes?: number;
+  /** Most bytes of blobs one repository links; no limit by default. */
+  repoQuotaBytes?: number;
 }
+
+/** Long enough for a push paused overnight to resume, short enough that abandoned ones go. */
+export const DEFAULT_UPLOAD_TTL_MS = 24 * 3_600_000;
 
 export interface RunningRegistry {
   server: http.Server;
@@ -48,13 +56,15 @@ const READS = new Set(['GET', 'HEAD']);
 export class RegistryServer {
   readonly storage: RegistryStorage;
   readonly uploads: UploadSessions;
+  readonly quotas: Quotas;
   readonly #auth: Authorizer;
   readonly #options: ServerOptions;
 
   constructor(options: ServerOptions) {
     this.#options = options;
     this.storage = new RegistryStorage(options.root);
-    this.uploads = new UploadSessions(this.storage);
+    this.quotas = new Quotas(this.storage, options);
+    this.uploads = new UploadSessions(this.storage, this.quotas);
     this.#auth = new Authorizer(options.auth ?? {});
   }
 
@@ -71,17 +81,17 @@ export class RegistryServer {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
     });
-    const ttl = this.#options.uploadTtlMs ?? 3_600_000;
-    const sweeper = setInterval(
-      () => {
-        try {
-          this.uploads.sweep(ttl);
-        } catch (err) {
-          this.#options.log?.(`sweep uploads: ${describeError(err)}`);
-        }
-      },
-      Math.min(ttl, 600_000),
-    );
+    const ttl = this.#options.uploadTtlMs ?? DEFAULT_UPLOAD_TTL_MS;
+    const sweep = () => {
+      try {
+        this.uploads.sweep(ttl);
+      } catch (err) {
+        this.#options.log?.(`sweep uploads: ${describeError(err)}`);
+      }
+    };
+    // Once at start too: sessions abandoned while no server ran (a crash, a restart) go at once.
+    sweep();
+    const sweeper = setInterval(sweep, Math.min(ttl, 600_000));
     sweeper.unref();
     const actual = (server.address() as AddressInfo).port;
     const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -203,6 +213,11 @@ export class RegistryServer {
   }
 
   #uploadContext(req: Request): UploadContext {
-    return { storage: this.storage, uploads: this.uploads, canPull: (name) => this.#auth.mayPull(req, name) };
+    return {
+      storage: this.storage,
+      uploads: this.uploads,
+      quotas: this.quotas,
+      canPull: (name) => this.#auth.mayPull(req, name),
+    };
   }
 }

@@ -7,11 +7,13 @@ import { RegistryError, digestInvalid } from './errors.js';
 import { drain, send, type Request, type Response } from './http.js';
 import { checkDigest, checkName } from './names.js';
 import type { RegistryStorage } from './storage.js';
+import type { Quotas } from './quota.js';
 import { ingestMonolithic, rangeHeader, type UploadSessions } from './upload-sessions.js';
 
 export interface UploadContext {
   storage: RegistryStorage;
   uploads: UploadSessions;
+  quotas: Quotas;
   /** Whether the caller may pull `name` (a mount needs it for the source repository). */
   canPull(name: string): Promise<boolean>;
 }
@@ -57,10 +59,10 @@ export async function startUpload(
   if (mount !== null && from !== null) {
     const digest = checkDigest(mount);
     checkName(from);
+    const size = (await ctx.canPull(from)) ? ctx.storage.blobSize(from, digest) : undefined;
     if (
-      (await ctx.canPull(from)) &&
-      ctx.storage.blobSize(from, digest) !== undefined &&
-      (await ctx.storage.commitBlob(digest, { linkTo: name }))
+      size !== undefined &&
+      (await ctx.quotas.link(name, digest, size, () => ctx.storage.commitBlob(digest, { linkTo: name })))
     ) {
       drain(req);
       blobCreated(res, name, digest);
@@ -71,7 +73,7 @@ export async function startUpload(
   const digest = url.searchParams.get('digest');
   if (digest !== null) {
     checkDigest(digest);
-    await ingestMonolithic(ctx.storage, name, digest, req);
+    await ingestMonolithic(ctx.storage, ctx.quotas, name, digest, req);
     blobCreated(res, name, digest);
     return;
   }

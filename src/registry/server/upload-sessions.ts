@@ -7,7 +7,8 @@
  * The running hash is kept in memory while the server lives (node cannot persist a hash
  * state); after a restart, or when the digest algorithm turns out to be sha512, the file is
  * hashed again at the end. The digest is always checked before the bytes become a blob, and a
- * mismatch stores nothing.
+ * mismatch stores nothing. Bytes are counted against the server's size limits as they arrive
+ * (quota.ts); a session that passes one is dropped.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { lock, tryLock, type FileLock } from '../../sys/flock.js';
 import { tempName, writeFileAtomic } from '../../util/atomic.js';
 import { errnoCode } from '../../util/errors.js';
 import { RegistryError, digestInvalid, uploadUnknown } from './errors.js';
+import { OverQuota, Quotas } from './quota.js';
 import { listDir, type RegistryStorage } from './storage.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -33,13 +35,15 @@ interface Running {
 
 export class UploadSessions {
   readonly #storage: RegistryStorage;
+  readonly #quotas: Quotas;
   /** Hashes of sessions this process has been feeding, by uuid. */
   readonly #running = new Map<string, Running>();
   /** One request at a time per session: a PATCH and a PUT never interleave. */
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  constructor(storage: RegistryStorage) {
+  constructor(storage: RegistryStorage, quotas = new Quotas(storage)) {
     this.#storage = storage;
+    this.#quotas = quotas;
   }
 
   #dir(uuid: string): string {
@@ -110,7 +114,7 @@ export class UploadSessions {
   append(name: string, uuid: string, source: AsyncIterable<Buffer>, start?: number): Promise<number> {
     return this.#serial(uuid, async () => {
       const offset = this.#offsetAt(name, uuid, start, { 'Docker-Upload-UUID': uuid });
-      return this.#write(uuid, source, offset);
+      return this.#dropOverQuota(uuid, () => this.#write(name, uuid, source, offset));
     });
   }
 
@@ -133,18 +137,25 @@ export class UploadSessions {
     return offset;
   }
 
-  async #write(uuid: string, source: AsyncIterable<Buffer>, offset: number): Promise<number> {
+  async #write(name: string, uuid: string, source: AsyncIterable<Buffer>, offset: number): Promise<number> {
     let running = this.#running.get(uuid);
     if (running !== undefined && running.offset !== offset) running = undefined;
     this.#running.delete(uuid);
+    const check = this.#quotas.enabled ? this.#quotas.uploadCheck(name) : undefined;
     const handle = await fs.promises.open(path.join(this.#dir(uuid), 'data'), 'a');
     let written = offset;
     try {
       for await (const chunk of source) {
+        check?.(written + chunk.length);
         await handle.write(chunk);
         running?.digester.update(chunk);
         written += chunk.length;
       }
+    } catch (err) {
+      // Over a size limit the session could never finish: it is dropped (#dropOverQuota),
+      // its running hash with it.
+      if (err instanceof OverQuota) running = undefined;
+      throw err;
     } finally {
       await handle.close();
       if (running !== undefined) {
@@ -153,6 +164,16 @@ export class UploadSessions {
       }
     }
     return written;
+  }
+
+  /** `work` on session `uuid`; a size limit it passes drops the session. */
+  async #dropOverQuota<T>(uuid: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof OverQuota) this.#drop(uuid);
+      throw err;
+    }
   }
 
   /**
@@ -169,7 +190,7 @@ export class UploadSessions {
   ): Promise<number> {
     return this.#serial(uuid, async () => {
       const offset = this.#offsetAt(name, uuid, start);
-      const size = await this.#write(uuid, source, offset);
+      const size = await this.#dropOverQuota(uuid, () => this.#write(name, uuid, source, offset));
       const data = path.join(this.#dir(uuid), 'data');
       try {
         const algorithm = parseDigest(digest).algorithm;
@@ -188,7 +209,9 @@ export class UploadSessions {
         } finally {
           fs.closeSync(fd);
         }
-        await this.#storage.commitBlob(digest, { file: data, linkTo: name });
+        await this.#quotas.link(name, digest, size, () =>
+          this.#storage.commitBlob(digest, { file: data, linkTo: name }),
+        );
         return size;
       } finally {
         this.#drop(uuid);
@@ -265,16 +288,19 @@ export function rangeHeader(offset: number): string {
 /** A monolithic upload ("POST then PUT" in one request, `?digest=`): verified before it is a blob. */
 export async function ingestMonolithic(
   storage: RegistryStorage,
+  quotas: Quotas,
   name: string,
   digest: Digest,
   source: AsyncIterable<Buffer>,
 ): Promise<number> {
   const digester = createDigester(parseDigest(digest).algorithm);
+  const check = quotas.enabled ? quotas.uploadCheck(name, digest) : undefined;
   const tmp = tempName(storage.paths.tmp, 'upload-');
   const handle = await fs.promises.open(tmp, 'wx');
   let committed = false;
   try {
     for await (const chunk of source) {
+      check?.(digester.bytes + chunk.length);
       digester.update(chunk);
       await handle.write(chunk);
     }
@@ -283,7 +309,9 @@ export async function ingestMonolithic(
       throw digestInvalid(digest, `the uploaded ${digester.bytes} bytes have digest ${actual}`);
     await handle.sync();
     await handle.close();
-    committed = await storage.commitBlob(digest, { file: tmp, linkTo: name });
+    committed = await quotas.link(name, digest, digester.bytes, () =>
+      storage.commitBlob(digest, { file: tmp, linkTo: name }),
+    );
     return digester.bytes;
   } finally {
     if (!committed) {

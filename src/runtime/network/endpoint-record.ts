@@ -22,6 +22,8 @@ export interface EndpointRecord {
   aliases: string[];
   /** With host ports resolved (never 0). */
   ports: PortMapping[];
+  /** The networks joined besides `network`, in order (eth1, eth2, …). */
+  extra?: { network: string; ip?: string; aliases: string[] }[];
 }
 
 export function containerDir(stateDir: string, containerId: string): string {

@@ -2,7 +2,7 @@
  * Kernel network objects through `ip -batch`: bridges, a container's network namespace, and the
  * veth pair joining them. Names derive from the container ID alone, so a detach after a crash
  * finds everything without any record: netns `skiff-<12hex>`, host end `skv<12hex>` (15 chars,
- * IFNAMSIZ), container end `eth0`.
+ * IFNAMSIZ), container end `eth0`; a second network's pair is `sk1<12hex>` and `eth1`, and so on.
  */
 import fs from 'node:fs';
 import { failedLines, mustRun, oneLine, runTool, toolPath } from './tools.js';
@@ -19,9 +19,13 @@ export function netnsPath(containerId: string): string {
   return `${NETNS_DIR}/${netnsName(containerId)}`;
 }
 
-export function vethName(containerId: string): string {
-  return `skv${containerId.slice(0, 12)}`;
+/** The host end of the container's `eth<index>`: `skv<12hex>` for eth0, `sk<index><12hex>` for the others. */
+export function vethName(containerId: string, index = 0): string {
+  return `${index === 0 ? 'skv' : `sk${index}`}${containerId.slice(0, 12)}`;
 }
+
+/** Most networks one container can join: the index is one character of a 15-character name. */
+export const MAX_NETWORKS = 10;
 
 export function linkExists(name: string): boolean {
   return fs.existsSync(`/sys/class/net/${name}`);
@@ -85,6 +89,11 @@ export interface EndpointSpec {
   gateway: string;
   /** A file for the commands run inside the netns (the container's state directory). */
   scriptFile: string;
+  /**
+   * 0 makes the netns and eth0 with the default route; a later network joins the same netns
+   * as `eth<index>`, its own subnet reached through it and nothing else.
+   */
+  index?: number;
 }
 
 /**
@@ -94,15 +103,17 @@ export interface EndpointSpec {
  * `netns exec`; a fork of the small `ip` is cheaper than a second spawn from Node.
  */
 export function createEndpoint(what: string, spec: EndpointSpec): void {
+  const index = spec.index ?? 0;
   const ns = netnsName(spec.containerId);
-  const veth = vethName(spec.containerId);
+  const veth = vethName(spec.containerId, index);
+  const dev = `eth${index}`;
   fs.writeFileSync(
     spec.scriptFile,
     [
-      'link set lo up',
-      `addr add ${spec.ipCidr} dev eth0`,
-      'link set eth0 up',
-      `route add default via ${spec.gateway} dev eth0`,
+      ...(index === 0 ? ['link set lo up'] : []),
+      `addr add ${spec.ipCidr} dev ${dev}`,
+      `link set ${dev} up`,
+      ...(index === 0 ? [`route add default via ${spec.gateway} dev eth0`] : []),
     ].join('\n') + '\n',
   );
   mustRun(
@@ -110,8 +121,8 @@ export function createEndpoint(what: string, spec: EndpointSpec): void {
     'ip',
     ['-batch', '-'],
     [
-      `netns add ${ns}`,
-      `link add ${veth} master ${spec.bridge} up type veth peer name eth0 address ${spec.mac} netns ${ns}`,
+      ...(index === 0 ? [`netns add ${ns}`] : []),
+      `link add ${veth} master ${spec.bridge} up type veth peer name ${dev} address ${spec.mac} netns ${ns}`,
       `link set ${veth} type bridge_slave hairpin on`,
       `netns exec ${ns} ${toolPath('ip')} -batch ${spec.scriptFile}`,
     ].join('\n') + '\n',
@@ -136,7 +147,7 @@ export function createIsolated(what: string, containerId: string): void {
  * that outlives its netns file (a restart racing that teardown, a half-done attach) is deleted
  * explicitly. Missing pieces are fine.
  */
-export function deleteEndpoint(what: string, containerId: string): void {
+export function deleteEndpoint(what: string, containerId: string, networks = 1): void {
   const nsFile = netnsPath(containerId);
   if (fs.existsSync(nsFile)) {
     try {
@@ -148,8 +159,10 @@ export function deleteEndpoint(what: string, containerId: string): void {
     fs.rmSync(nsFile, { force: true });
     return;
   }
-  const veth = vethName(containerId);
-  if (!linkExists(veth)) return;
-  const r = runTool('ip', ['-batch', '-'], `link del ${veth}\n`);
-  if (r.status !== 0 && linkExists(veth)) throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
+  for (let index = 0; index < networks; index++) {
+    const veth = vethName(containerId, index);
+    if (!linkExists(veth)) continue;
+    const r = runTool('ip', ['-batch', '-'], `link del ${veth}\n`);
+    if (r.status !== 0 && linkExists(veth)) throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
+  }
 }

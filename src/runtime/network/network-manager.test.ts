@@ -220,6 +220,53 @@ describe('NetworkManager (root, real kernel)', { skip }, () => {
     await assertGone(db1, a.ip);
   });
 
+  test('a container on two networks: eth1 for the second, the peers and aliases of each', async () => {
+    nm.create('frontnet');
+    nm.create('backnet');
+    const front = container('front');
+    const back = container('back');
+    const both = container('both');
+    const f = nm.attach(front, { network: 'frontnet', name: 'front', hostname: 'front' });
+    const b = nm.attach(back, { network: 'backnet', name: 'back', hostname: 'back' });
+    const w = nm.attach(both, {
+      network: 'frontnet',
+      name: 'both',
+      hostname: 'both',
+      aliases: ['www'],
+      extra: [{ network: 'backnet', aliases: ['api'] }],
+    });
+    const backIp = nm.inspect('backnet').containers.find((c) => c.name === 'both')!.ip;
+    assert.equal(nm.addressOf(both), w.ip, 'the first network is the address');
+    assert.deepEqual(inNetns(both, ['ip', '-o', 'link']).stdout.match(/eth\d/g), ['eth0', 'eth1']);
+    assert.equal(inNetns(both, ['busybox', 'ping', '-c1', '-W2', f.ip!]).status, 0, 'reaches front');
+    assert.equal(inNetns(both, ['busybox', 'ping', '-c1', '-W2', b.ip!]).status, 0, 'reaches back');
+    assert.ok(fs.readFileSync(w.hostsFile, 'utf8').includes(`${f.ip}\tfront\n`));
+    assert.ok(fs.readFileSync(w.hostsFile, 'utf8').includes(`${b.ip}\tback\n`));
+    // Each peer sees the address and aliases of the network it shares.
+    assert.ok(fs.readFileSync(f.hostsFile, 'utf8').includes(`${w.ip}\tboth www\n`));
+    assert.ok(fs.readFileSync(b.hostsFile, 'utf8').includes(`${backIp}\tboth api\n`));
+    assert.doesNotMatch(fs.readFileSync(f.hostsFile, 'utf8'), /\tback\n/, 'front does not see back');
+    assert.throws(
+      () =>
+        nm.attach(container('bad'), {
+          network: 'frontnet',
+          name: 'bad',
+          hostname: 'bad',
+          extra: [{ network: 'frontnet' }],
+        }),
+      /cannot join `frontnet` as a further network/,
+    );
+
+    nm.detach(both);
+    await assertGone(both);
+    assert.ok(!fs.existsSync(`/sys/class/net/${vethName(both, 1)}`), 'second veth removed');
+    assert.doesNotMatch(fs.readFileSync(b.hostsFile, 'utf8'), /\tboth /, 'both left back hosts file');
+    nm.detach(front);
+    nm.detach(back);
+    nm.remove('frontnet');
+    nm.remove('backnet');
+  });
+
   test('published ports: localhost, the bridge address, hairpin, random port, conflicts', async () => {
     const id = container('pub');
     const port = randomPort(new Set())!;

@@ -43,6 +43,7 @@ import {
   deleteEndpoint,
   ensureBridge,
   linkExists,
+  MAX_NETWORKS,
   netnsPath,
   vethName,
 } from './links.js';
@@ -100,6 +101,8 @@ export interface AttachOptions {
   hostname: string;
   aliases?: string[];
   ports?: PortMapping[];
+  /** User networks joined besides `network`, as eth1, eth2, …; only with a user network. */
+  extra?: { network: string; aliases?: string[] }[];
 }
 
 export interface NetworkManagerOptions {
@@ -195,9 +198,14 @@ export class NetworkManager {
     return this.info(row);
   }
 
-  /** The container's address on its network while it is attached. */
+  /** The container's address on its (first) network while it is attached. */
   addressOf(containerId: string): string | undefined {
-    return this.store.endpointsOf(containerId)[0]?.ip;
+    const endpoints = this.store.endpointsOf(containerId);
+    if (endpoints.length > 1) {
+      const primary = readRecord(this.stateDir, containerId)?.network;
+      return (endpoints.find((e) => e.network === primary) ?? endpoints[0])?.ip;
+    }
+    return endpoints[0]?.ip;
   }
 
   attach(containerId: string, options: AttachOptions): Attachment {
@@ -249,7 +257,7 @@ export class NetworkManager {
       throw new InvalidArgument(`detach \`${containerId}\`: invalid container ID`);
     const what = `detach \`${containerId.slice(0, 12)}\``;
     const record = readRecord(this.stateDir, containerId);
-    deleteEndpoint(what, containerId);
+    deleteEndpoint(what, containerId, 1 + (record?.extra?.length ?? 0));
     if (record?.ip && record.ports.length > 0 && !removePorts(this.table, record.ports, record.ip)) {
       // Keep the row and record: releasing the address now would let a new container inherit
       // the stale DNAT element. A later detach retries.
@@ -295,26 +303,17 @@ export class NetworkManager {
 
     const record: EndpointRecord = { ...base, network: net.name, ip, ports: resolvePorts(what, requested) };
     writeRecord(this.stateDir, record);
-    const bridge = {
-      bridge: net.bridge,
-      mac: macFor(gatewayOf(subnet)),
-      gatewayCidr: `${net.gateway}/${subnet.prefix}`,
-    };
-    if (ensureBridge(what, bridge)) syncRules(what, this.table, this.bridgeRules());
-    createEndpoint(what, {
-      containerId: base.containerId,
-      bridge: net.bridge,
-      mac,
-      ipCidr: `${ip}/${subnet.prefix}`,
-      gateway: net.gateway,
-      scriptFile: path.join(containerDir(this.stateDir, base.containerId), 'netns.ip'),
-    });
+    this.link(what, net, { containerId: base.containerId, mac, ip, script: 'netns.ip' });
     if (record.ports.length > 0) this.publish(what, record, requested);
+    this.joinExtra(what, record, options.extra ?? []);
 
     const hostsFile = hostsPath(this.stateDir, base.containerId);
     const resolvConf = resolvConfPath(this.stateDir, base.containerId);
     writeInPlace(resolvConf, renderResolvConf(readHostFile('/etc/resolv.conf')));
-    this.store.write(() => this.refreshHosts(net.name, base.containerId));
+    this.store.write(() => {
+      this.refreshHosts(net.name, base.containerId);
+      for (const e of record.extra ?? []) this.refreshHosts(e.network, base.containerId);
+    });
     return {
       mode: 'bridge',
       netnsPath: netnsPath(base.containerId),
@@ -326,6 +325,82 @@ export class NetworkManager {
       hostsFile,
       resolvConf,
     };
+  }
+
+  /**
+   * The networks after the first, each as one more veth into the same netns (`eth<n>`): an
+   * endpoint row reserves the address and the record names the network before the link is
+   * made, so a detach at any point finds and removes it.
+   */
+  private joinExtra(
+    what: string,
+    record: EndpointRecord,
+    extra: { network: string; aliases?: string[] }[],
+  ): void {
+    if (extra.length + 1 > MAX_NETWORKS) {
+      throw new InvalidArgument(`${what}: at most ${MAX_NETWORKS} networks per container`);
+    }
+    const seen = new Set([record.network]);
+    for (const [i, e] of extra.entries()) {
+      if (e.network === DEFAULT_NETWORK || RESERVED.has(e.network) || seen.has(e.network)) {
+        throw new InvalidArgument(`${what}: cannot join \`${e.network}\` as a further network`);
+      }
+      seen.add(e.network);
+      const net = this.store.get(e.network);
+      if (!net) throw new NotFound(`${what}: no such network \`${e.network}\``);
+      const subnet = parseSubnet(net.subnet);
+      const aliases = e.aliases ?? [];
+      const ip = this.store.write(() => {
+        const used = new Set(this.store.usedIps(net.name).map((x) => parseIp(x)!));
+        const last = readLastAddress(this.stateDir, net.name);
+        const addr = freeAddress(subnet, used, last === undefined ? undefined : parseIp(last));
+        if (addr === undefined)
+          throw new FailedPrecondition(`${what}: no free address in ${net.subnet} (network \`${net.name}\`)`);
+        const found = formatIp(addr);
+        writeLastAddress(this.stateDir, net.name, found);
+        this.store.insertEndpoint({
+          container_id: record.containerId,
+          network: net.name,
+          ip: found,
+          mac: macFor(addr),
+          aliases: JSON.stringify(aliases),
+        });
+        return found;
+      });
+      record.extra = [...(record.extra ?? []), { network: net.name, ip, aliases }];
+      writeRecord(this.stateDir, record);
+      this.link(what, net, {
+        containerId: record.containerId,
+        mac: macFor(parseIp(ip)!),
+        ip,
+        script: `netns-${i + 1}.ip`,
+        index: i + 1,
+      });
+    }
+  }
+
+  /** The network's bridge (made when missing) and the container's veth on it, with its address. */
+  private link(
+    what: string,
+    net: { name: string; bridge: string; subnet: string; gateway: string },
+    c: { containerId: string; mac: string; ip: string; script: string; index?: number },
+  ): void {
+    const subnet = parseSubnet(net.subnet);
+    const bridge = {
+      bridge: net.bridge,
+      mac: macFor(gatewayOf(subnet)),
+      gatewayCidr: `${net.gateway}/${subnet.prefix}`,
+    };
+    if (ensureBridge(what, bridge)) syncRules(what, this.table, this.bridgeRules());
+    createEndpoint(what, {
+      containerId: c.containerId,
+      bridge: net.bridge,
+      mac: c.mac,
+      ipCidr: `${c.ip}/${subnet.prefix}`,
+      gateway: net.gateway,
+      scriptFile: path.join(containerDir(this.stateDir, c.containerId), c.script),
+      index: c.index,
+    });
   }
 
   /**
@@ -376,8 +451,17 @@ export class NetworkManager {
       if (!peers && row.container_id !== joining) continue;
       const record = readRecord(this.stateDir, row.container_id);
       if (!record) continue; // mid-attach in another process: that attach writes its file itself
-      const self: HostEntry = { ip: row.ip, names: [record.hostname, record.name, ...record.aliases] };
-      const others = rows
+      // A container on several networks sees the peers of each; its first network comes first.
+      const networks = record.extra?.length
+        ? [record.network!, ...record.extra.map((e) => e.network)]
+        : [network];
+      const self: HostEntry = {
+        ip: record.ip ?? row.ip,
+        names: [record.hostname, record.name, ...record.aliases],
+      };
+      const others = networks
+        .filter((n) => n !== DEFAULT_NETWORK)
+        .flatMap((n) => (n === network ? rows : this.store.endpointsOn(n)))
         .filter((r) => peers && r.container_id !== row.container_id)
         .map((r) => ({ ip: r.ip, names: [r.name, ...(JSON.parse(r.aliases) as string[])] }));
       try {

@@ -1,0 +1,59 @@
+/** `skiff events`: the store's event journal, as `docker events` prints it. */
+import type { Engine } from '../engine.js';
+import { asDockerEvent, type SkiffEvent } from '../engine.js';
+import { InvalidArgument } from '../util/errors.js';
+import { list, needArgs, parseArgs, str } from './args.js';
+import type { Output } from './output.js';
+
+export async function eventsCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(
+    argv,
+    [
+      { name: 'since', kind: 'string' },
+      { name: 'until', kind: 'string' },
+      { name: 'filter', short: 'f', kind: 'list' },
+      { name: 'format', kind: 'string' },
+    ],
+    'events',
+  );
+  needArgs(p, 'events', 0, 0, '[--since T] [--until T] [--filter KEY=VALUE]... [--format json]');
+  const format = str(p, 'format');
+  if (format !== undefined && format !== 'json') {
+    throw new InvalidArgument(`events: --format \`${format}\` is not supported (json)`, { code: 'USAGE' });
+  }
+  const filters: Record<string, string[]> = {};
+  for (const f of list(p, 'filter')) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new InvalidArgument(`events: bad filter \`${f}\` (KEY=VALUE)`, { code: 'USAGE' });
+    (filters[f.slice(0, eq)] ??= []).push(f.slice(eq + 1));
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    for await (const e of engine.events({
+      since: str(p, 'since'),
+      until: str(p, 'until'),
+      filters,
+      signal: controller.signal,
+    })) {
+      out.stdout(format === 'json' ? `${JSON.stringify(asDockerEvent(e))}\n` : `${eventLine(e)}\n`);
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  return 0;
+}
+
+/** `2026-01-02T03:04:05.123456789Z container start 3f2a… (image=busybox, name=web)` */
+export function eventLine(e: SkiffEvent): string {
+  const seconds = e.timeNano / 1_000_000_000n;
+  const nanos = String(e.timeNano % 1_000_000_000n).padStart(9, '0');
+  const time = `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${nanos}Z`;
+  const attrs = Object.entries(e.attributes)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}=${v}`);
+  return `${time} ${e.type} ${e.action} ${e.id}${attrs.length > 0 ? ` (${attrs.join(', ')})` : ''}`;
+}
