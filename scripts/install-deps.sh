@@ -14,7 +14,7 @@ fi
 # tests/install-deps.test.ts checks each against this list with `dpkg -S`.
 packages=(
   # skiff: runtimes, networking, the proxy, compression, and base tools it calls
-  crun runc conmon iproute2 nftables haproxy zstd xz-utils bzip2 tar gzip coreutils ca-certificates
+  crun runc conmon iproute2 nftables haproxy zstd xz-utils bzip2 tar gzip coreutils ca-certificates xfsprogs
   # tests and benchmarks: outside judges and anchors, tools that make their inputs
   podman buildah golang-github-containers-common skopeo umoci oci-image-tool docker-registry apache2-utils openssl
   busybox-static debootstrap wrk python3 python3-minimal util-linux mount procps

@@ -42,6 +42,7 @@ const CREATE_FLAGS: FlagSpec[] = [
   { name: 'health-retries', kind: 'string' },
   { name: 'health-start-period', kind: 'string' },
   { name: 'no-healthcheck', kind: 'boolean' },
+  { name: 'storage-opt', kind: 'list' },
 ];
 
 function createOptions(p: Parsed): CreateOptions {
@@ -91,7 +92,21 @@ function createOptions(p: Parsed): CreateOptions {
     healthRetries: healthRetries === undefined ? undefined : integer(healthRetries, 'health-retries'),
     healthStartPeriod: str(p, 'health-start-period'),
     noHealthcheck: bool(p, 'no-healthcheck'),
+    storageOpt: storageOpt(list(p, 'storage-opt')),
   };
+}
+
+/** `--storage-opt KEY=VALUE`…; the keys and values are the runtime's to judge. */
+function storageOpt(values: string[]): Record<string, string> | undefined {
+  if (values.length === 0) return undefined;
+  const options: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0)
+      throw new InvalidArgument(`invalid --storage-opt \`${v}\`: expected KEY=VALUE, such as size=10g`);
+    options[v.slice(0, eq)] = v.slice(eq + 1);
+  }
+  return options;
 }
 
 function integer(value: string, flag: string): number {

@@ -78,7 +78,8 @@ Images:
 
 Containers:
   run [OPTIONS] IMAGE [CMD...]    run a container (-d, -it, --rm, --name, -e, -w, -u, -p, -v, --network,
-                                  --memory, --cpus, --pids-limit, --read-only, --cap-add/--cap-drop, --restart)
+                                  --memory, --cpus, --pids-limit, --read-only, --cap-add/--cap-drop, --restart,
+                                  --storage-opt size=N on xfs with prjquota)
   create, start, restart, stop [-t N], kill [-s SIG], rm [-f], wait CONTAINER...
   ps [-a]                         list containers
   logs [-f] [--tail N] CONTAINER  what a container wrote

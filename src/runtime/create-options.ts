@@ -4,6 +4,7 @@ import { parseDuration } from './health.js';
 import { parsePublish } from './network/index.js';
 import { checkName, type CreateOptions } from './records.js';
 import { parseCpus, parseMemory, parseUlimit } from './spec.js';
+import { parseStorageOpt } from './storage-quota.js';
 import { parseVolume } from './volumes.js';
 
 export function validate(o: CreateOptions): void {
@@ -12,6 +13,7 @@ export function validate(o: CreateOptions): void {
   for (const u of o.ulimits ?? []) parseUlimit(u);
   for (const p of o.publish ?? []) parsePublish(p);
   for (const v of o.volumes ?? []) parseVolume(v);
+  parseStorageOpt(o.storageOpt);
   if (
     o.pidsLimit !== undefined &&
     (!Number.isInteger(o.pidsLimit) || o.pidsLimit < -1 || o.pidsLimit === 0)

@@ -40,6 +40,8 @@ export interface CreateOptions {
   stopSignal?: string;
   stopTimeout?: number;
   labels?: Record<string, string>;
+  /** --storage-opt: only `size` ("10g"), the writable layer's limit; needs XFS with project quotas. */
+  storageOpt?: Record<string, string>;
   /** --health-cmd (shell form); `NONE` or --no-healthcheck turns the image's check off. */
   healthCmd?: string;
   /** A check in the image config's form (`CMD` argv, `CMD-SHELL` text, `NONE`), as Compose gives it; healthCmd wins. */

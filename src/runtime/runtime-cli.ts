@@ -1,7 +1,10 @@
 /** Calls to the OCI runtime binary (crun or runc) for the verbs skiff itself issues. */
 import { spawnSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { FailedPrecondition } from '../util/errors.js';
 import { CannotRun, runtimeError } from './conmon.js';
+import type { ContainerRow } from './records.js';
 
 export function runtimeCall(
   runtimePath: string,
@@ -76,4 +79,17 @@ function signalNumber(signal: NodeJS.Signals): number {
     SIGQUIT: 3,
   };
   return numbers[signal] ?? 1;
+}
+
+/**
+ * `runtime delete --force`, only when the runtime still has state for the container: each
+ * call costs a process (and crun re-executes itself), and most teardowns find nothing left.
+ */
+export function deleteRuntimeState(row: ContainerRow): void {
+  if (hasRuntimeState(row)) runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
+}
+
+export function hasRuntimeState(row: ContainerRow): boolean {
+  const stateRoot = path.basename(row.runtime) === 'runc' ? '/run/runc' : '/run/crun';
+  return fs.existsSync(path.join(stateRoot, row.id));
 }

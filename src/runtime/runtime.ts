@@ -28,7 +28,14 @@ import {
   type CreateOptions,
 } from './records.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
-import { runtimeCall, runtimeCallInBackground, runtimeExec } from './runtime-cli.js';
+import {
+  deleteRuntimeState,
+  hasRuntimeState,
+  runtimeCall,
+  runtimeCallInBackground,
+  runtimeExec,
+} from './runtime-cli.js';
+import { shouldRestart } from './restart-policy.js';
 import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from './spec.js';
 import { parseVolume, prepareMounts } from './volumes.js';
 import { Volumes } from './volume-store.js';
@@ -37,6 +44,8 @@ import { healthSpec, initialHealth } from './health.js';
 import { ensureSupervisor } from './supervisor.js';
 import { summary, type ContainerSummary } from './container-summary.js';
 import { validate } from './create-options.js';
+import { LayerQuotas } from './storage-quota.js';
+import { recordContainerEvent } from './container-events.js';
 
 export type { ContainerSummary } from './container-summary.js';
 
@@ -56,6 +65,7 @@ export class Runtime {
   readonly networks: NetworkManager;
   readonly volumes: Volumes;
   private readonly dir: string;
+  private readonly quotas: LayerQuotas;
 
   constructor(
     private readonly store: Store,
@@ -70,6 +80,7 @@ export class Runtime {
       kernelNames(store.paths.root),
     );
     this.volumes = new Volumes(store.meta.db, store.paths.root);
+    this.quotas = new LayerQuotas(this.dir, store.paths.root);
   }
 
   containerDir(id: string): string {
@@ -79,6 +90,7 @@ export class Runtime {
   /** Records a container; nothing runs yet. Bad options fail here, before anything exists. */
   create(options: CreateOptions): ContainerRow {
     validate(options);
+    const size = this.quotas.required(options);
     const resolved = resolveImage(this.store, options.image);
     const runtime = chooseRuntime(options.runtime);
     if (runtime.notice) this.options.notice?.(runtime.notice);
@@ -96,11 +108,18 @@ export class Runtime {
       state: 'created' as const,
     };
     this.records.insert(row);
+    fs.mkdirSync(this.containerDir(id), { recursive: true, mode: 0o700 });
+    try {
+      if (size !== undefined) this.quotas.assign(this.containerDir(id), id, size);
+    } catch (err) {
+      fs.rmSync(this.containerDir(id), { recursive: true, force: true });
+      this.records.delete(id);
+      throw err;
+    }
     for (const v of options.volumes ?? []) {
       const parsed = parseVolume(v);
       if (parsed.kind === 'volume') this.volumes.create(parsed.source, { ifMissing: true });
     }
-    fs.mkdirSync(this.containerDir(id), { recursive: true, mode: 0o700 });
     const created = this.records.get(id)!;
     this.event('create', created);
     return created;
@@ -144,6 +163,7 @@ export class Runtime {
         manifestDigest: this.manifestOf(row.image_id),
       });
       const health = healthSpec(options, image.config.config ?? {});
+      this.quotas.required(options);
       const rootfs = mountRootfs(this.store, bundle, image.config.rootfs.diff_ids);
       // A run killed mid-create may have left the runtime's container (and its init process,
       // which pins the old netns): remove it before making the network anew.
@@ -459,28 +479,16 @@ export class Runtime {
     for (let i = 0; i < 500 && isAlive(row.conmon_pid, row.conmon_start); i++) await sleep(10);
     this.teardown(row);
     this.records.delete(row.id);
+    const project = this.quotas.projectOf(this.containerDir(row.id));
     // A late exit command may still drop its lock file in here: retry on ENOTEMPTY.
     fs.rmSync(this.containerDir(row.id), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    if (project !== undefined) this.quotas.release(project, this.options.notice ?? (() => {}));
     this.event('destroy', row);
     return row;
   }
 
-  /**
-   * Records a container event in the store's journal, with Docker's attributes (name, image,
-   * the labels). What it reports has already happened: a failure to record is only a notice.
-   */
   private event(action: string, row: ContainerRow, extra: Record<string, string> = {}): void {
-    try {
-      const labels = (JSON.parse(row.spec) as CreateOptions).labels ?? {};
-      this.store.events.record({
-        type: 'container',
-        action,
-        id: row.id,
-        attributes: { ...labels, name: row.name, image: row.image_name, ...extra },
-      });
-    } catch (err) {
-      this.options.notice?.(`record event: ${(err as Error).message}`);
-    }
+    recordContainerEvent(this.store.events, action, row, extra, this.options.notice);
   }
 
   /** Runs a command in a running container, with the caller's stdio. */
@@ -580,19 +588,6 @@ function kernelNames(root: string): { table: string; bridgePrefix: string } {
   return { table: `skiff_${hash.slice(0, 12)}`, bridgePrefix: `sk${hash.slice(0, 5)}` };
 }
 
-/**
- * `runtime delete --force`, only when the runtime still has state for the container: each
- * call costs a process (and crun re-executes itself), and most teardowns find nothing left.
- */
-function deleteRuntimeState(row: ContainerRow): void {
-  if (hasRuntimeState(row)) runtimeCall(row.runtime, ['delete', '--force', row.id], { allowFail: true });
-}
-
-function hasRuntimeState(row: ContainerRow): boolean {
-  const stateRoot = path.basename(row.runtime) === 'runc' ? '/run/runc' : '/run/crun';
-  return fs.existsSync(path.join(stateRoot, row.id));
-}
-
 /** /etc/hostname for the container, bind-mounted like Podman's. */
 function hostnameFile(dir: string, hostname: string): string {
   const file = path.join(dir, 'hostname');
@@ -609,14 +604,4 @@ function readExitCode(file: string): number | undefined {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;
   }
-}
-
-export function shouldRestart(policy: string | undefined, row: ContainerRow): boolean {
-  if (!policy || policy === 'no') return false;
-  if (policy === 'always' || policy === 'unless-stopped') return true;
-  const m = /^on-failure(?::(\d+))?$/.exec(policy);
-  if (!m) return false;
-  if (row.exit_code === 0) return false;
-  const max = m[1] === undefined ? Infinity : Number(m[1]);
-  return row.restart_count < max;
 }

@@ -30,6 +30,7 @@ export const PROGRAMS = {
   bzip2: { package: 'bzip2', use: 'bzip2 archives given to ADD' },
   tar: { package: 'tar', use: 'a tar build context on stdin (`build -`)' },
   cp: { package: 'coreutils', use: 'the throw-away copy behind RUN --mount=type=bind,rw' },
+  xfs_quota: { package: 'xfsprogs', use: 'the project quota behind --storage-opt size= (XFS)' },
 } as const satisfies Record<string, Program>;
 
 export type ProgramName = keyof typeof PROGRAMS;

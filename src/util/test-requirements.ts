@@ -31,6 +31,9 @@ export const TEST_PROGRAMS = {
   flock: { package: 'util-linux', use: 'holds a store lock from outside in the crash tests' },
   chroot: { package: 'coreutils', use: 'runs a layer directory as a root without skiff' },
   umount: { package: 'mount', use: 'removes mounts a killed skiff left' },
+  mount: { package: 'mount', use: 'mounts a loop file system (XFS with project quotas)' },
+  losetup: { package: 'mount', use: 'detaches a loop device a failed unmount left' },
+  'mkfs.xfs': { package: 'xfsprogs', use: 'an XFS file system for --storage-opt size=' },
   mkfifo: { package: 'coreutils', use: 'special files in crafted trees' },
   pgrep: { package: 'procps', use: 'finds processes a test left' },
   python3: {
