@@ -58,9 +58,14 @@ function fromRow(row: Row): SkiffEvent {
   };
 }
 
-/** The wall clock in nanoseconds (millisecond precision, padded with the monotonic clock's). */
+/**
+ * The wall clock in nanoseconds: the epoch offset taken once, then the monotonic clock, so the
+ * events one process records never go back in time (Date.now() alone has only milliseconds).
+ */
+const EPOCH_OFFSET = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
 function nowNano(): bigint {
-  return BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  return EPOCH_OFFSET + process.hrtime.bigint();
 }
 
 export interface ReadOptions {
