@@ -29,6 +29,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The docker CLI, which tests/docker-cli.test.ts drives skiff's Docker API with. These machines
+# have Docker's static client in /usr/local/bin, owned by no package; Debian's docker.io is
+# installed only when no docker is found. That package also ships dockerd, which must never
+# run here (skiff is the engine): policy-rc.d keeps its postinst from starting it, and the
+# units are disabled in case the init system started them anyway.
+if ! command -v docker >/dev/null; then
+  echo "install-deps: installing docker.io (for its docker CLI; dockerd stays off)"
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  systemctl disable --now docker docker.socket 2>/dev/null || true
+fi
+
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
   echo "install-deps: Node.js 20 or newer is needed" >&2
   exit 1

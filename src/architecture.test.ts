@@ -20,6 +20,7 @@ const RANK: Record<string, number> = {
   build: 7,
   deploy: 8,
   'engine.ts': 9,
+  service: 9.5,
   cli: 10,
 };
 
@@ -116,4 +117,21 @@ test('cli/ imports only engine.ts, util/ and oci/ (beside a list that only shrin
     [],
     'gone from the code: take it off the list',
   );
+});
+
+test('service/ imports only engine.ts, util/ and oci/', () => {
+  const service = path.join(sourceRoot(), 'service');
+  const found: string[] = [];
+  for (const file of sources(service)) {
+    if (file.endsWith('.test.ts')) continue;
+    const text = fs.readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/(?:from|import)\s*\(?\s*'(\.\.\/[^']+)'/g)) {
+      const target = match[1]!;
+      if (target === '../engine.js' || target.startsWith('../util/') || target.startsWith('../oci/'))
+        continue;
+      found.push(`${path.basename(file)} → ${target}`);
+    }
+  }
+  assert.ok(fs.existsSync(service), 'src/service/ exists');
+  assert.deepEqual(found, [], 'service/ reaches past Engine');
 });

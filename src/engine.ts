@@ -25,7 +25,7 @@ import { DEFAULT_STORE_ROOT } from './store/paths.js';
 import { ingestLimits, type IngestLimits } from './store/ingest-limits.js';
 import { settingsPath } from './store/settings.js';
 import { Runtime } from './runtime/runtime.js';
-import { runAttached, type RunStreams } from './runtime/attached-run.js';
+import { runAttached, startAttached, type RunStreams } from './runtime/attached-run.js';
 import type { ContainerRow, CreateOptions } from './runtime/records.js';
 import type { ContainerSummary } from './runtime/container-summary.js';
 import type { LogLine } from './runtime/logs.js';
@@ -161,6 +161,21 @@ export class Engine {
 
   async startContainer(name: string): Promise<ContainerRow> {
     return this.runtime.start(name);
+  }
+
+  /**
+   * Starts a created container with `streams` joined before its process runs (the API
+   * service's attach-then-start). Resolves once it runs; `exited` resolves to its exit status
+   * after its output has all arrived and the exit is recorded, and, when it was created with
+   * `rm`, after it is removed. An attached run has no conmon exit command: the caller's
+   * process records the exit, so it must stay up until `exited` settles.
+   */
+  async startContainerAttached(name: string, streams: RunStreams): Promise<{ exited: Promise<number> }> {
+    const row = this.runtime.inspect(name);
+    return startAttached(this.runtime, row.id, streams, {
+      rm: row.options.rm,
+      onRemoveError: (err) => this.options.notice?.(`remove container ${row.name}: ${err.message}`),
+    });
   }
 
   containers(options: { all?: boolean } = {}): ContainerSummary[] {

@@ -13,9 +13,13 @@ export async function systemCommand(engine: Engine, argv: string[], out: Output)
   if (verb === 'reset') return reset(engine, rest, out);
   if (verb === 'boot') return boot(engine, rest, out);
   if (verb === 'info') return info(engine, rest, out);
-  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (check, prune, reset, boot or info)`, {
-    code: 'USAGE',
-  });
+  if (verb === 'service') return service(engine, rest, out);
+  throw new InvalidArgument(
+    `system: unknown command \`${verb ?? ''}\` (check, prune, reset, boot, info or service)`,
+    {
+      code: 'USAGE',
+    },
+  );
 }
 
 async function check(engine: Engine, argv: string[], out: Output): Promise<number> {
@@ -131,4 +135,28 @@ async function boot(engine: Engine, argv: string[], out: Output): Promise<number
     out.stderr(`Error: ${(err as Error).message}\n`);
   }
   return failed.length === 0 && !proxyFailed ? 0 : 1;
+}
+
+/**
+ * The Docker Engine API on a unix socket (docs/docker-api.md), until SIGTERM or SIGINT.
+ * `--time N`: exit after N idle seconds (Podman's flag); 0, the default, never.
+ */
+async function service(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, [{ name: 'time', short: 't', kind: 'string' }], 'system service');
+  needArgs(p, 'system service', 0, 1, '[--time SECONDS] [unix:///run/skiff/docker.sock]');
+  const time = str(p, 'time') ?? '0';
+  if (!/^\d+$/.test(time))
+    throw new InvalidArgument(`system service: --time \`${time}\` is not a whole number of seconds`, {
+      code: 'USAGE',
+    });
+  // Loaded only here: no other command needs the HTTP server.
+  const { serve, DEFAULT_URL } = await import('../service/server.js');
+  const url = p.positionals[0] ?? DEFAULT_URL;
+  await serve(engine, {
+    url,
+    idleSeconds: Number(time),
+    log: (line) => out.stderr(`${line}\n`),
+    onListening: (where) => out.stderr(`serving the Docker API on ${where}\n`),
+  });
+  return 0;
 }

@@ -28,6 +28,21 @@ export async function runAttached(
   streams: RunStreams,
   options: { rm?: boolean; onRemoveError?: (err: Error) => void } = {},
 ): Promise<number> {
+  return (await startAttached(runtime, id, streams, options)).exited;
+}
+
+/**
+ * Starts container `id` attached to `streams`; resolves once it runs, with `exited`, which
+ * resolves to its exit status once its output has all arrived, the exit is recorded and (with
+ * `rm`) the container is removed. For callers that must answer "started" before the exit: the
+ * API service's `start` after an `attach`.
+ */
+export async function startAttached(
+  runtime: Runtime,
+  id: string,
+  streams: RunStreams,
+  options: { rm?: boolean; onRemoveError?: (err: Error) => void } = {},
+): Promise<{ exited: Promise<number> }> {
   let attached: Attached | undefined;
   try {
     await runtime.start(id, {
@@ -46,13 +61,16 @@ export async function runAttached(
     await runtime.remove(id, { force: true }).catch(() => undefined);
     throw err;
   }
-  try {
-    await attached?.done;
-    return await runtime.wait(id);
-  } finally {
-    attached?.close();
-    streams.onDetached?.();
-    if (options.rm)
-      await runtime.remove(id, { force: true }).catch((err: Error) => options.onRemoveError?.(err));
-  }
+  const exited = (async () => {
+    try {
+      await attached?.done;
+      return await runtime.wait(id);
+    } finally {
+      attached?.close();
+      streams.onDetached?.();
+      if (options.rm)
+        await runtime.remove(id, { force: true }).catch((err: Error) => options.onRemoveError?.(err));
+    }
+  })();
+  return { exited };
 }

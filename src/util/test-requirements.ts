@@ -36,6 +36,10 @@ export const TEST_PROGRAMS = {
   'mkfs.xfs': { package: 'xfsprogs', use: 'an XFS file system for --storage-opt size=' },
   mkfifo: { package: 'coreutils', use: 'special files in crafted trees' },
   pgrep: { package: 'procps', use: 'finds processes a test left' },
+  docker: {
+    package: 'docker.io',
+    use: 'the docker CLI (client only) that drives skiff system service; dockerd never runs',
+  },
   python3: {
     package: 'python3-minimal',
     use: 'tarfile (from python3), a second tar writer the tests compare with',

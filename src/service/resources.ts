@@ -1,0 +1,120 @@
+/** Images (list), networks and volumes: list, inspect, create, remove, in Docker's shapes. */
+import { randomBytes } from 'node:crypto';
+import type { Engine, NetworkInfo, VolumeInfo } from '../engine.js';
+import { InvalidArgument, NotFound } from '../engine.js';
+import { familiar } from './container-shapes.js';
+import { sendEmpty, sendJson } from './respond.js';
+import { bool, jsonBody, type Router } from './router.js';
+
+function unix(iso: string | undefined): number {
+  const ms = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
+}
+
+function networkShape(n: NetworkInfo): Record<string, unknown> {
+  return {
+    Name: n.name,
+    Id: n.id,
+    Created: n.created,
+    Scope: 'local',
+    Driver: n.driver,
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: Object.fromEntries(
+      n.containers.map((c) => [
+        c.id,
+        { Name: c.name, EndpointID: '', MacAddress: c.mac, IPv4Address: c.ip, IPv6Address: '' },
+      ]),
+    ),
+    Options: { 'com.docker.network.bridge.name': n.bridge },
+    Labels: {},
+  };
+}
+
+function volumeShape(v: VolumeInfo): Record<string, unknown> {
+  return {
+    Name: v.name,
+    Driver: 'local',
+    Mountpoint: v.mountpoint,
+    CreatedAt: v.created,
+    Labels: {},
+    Scope: 'local',
+    Options: {},
+  };
+}
+
+/** A network by name, ID or unique ID prefix, as Docker finds them. */
+function findNetwork(engine: Engine, input: string): NetworkInfo {
+  const all = engine.networks();
+  const found = all.find((n) => n.name === input) ?? all.find((n) => n.id === input);
+  if (found) return found;
+  const prefixed = all.filter((n) => n.id.startsWith(input));
+  if (prefixed.length === 1) return prefixed[0]!;
+  throw new NotFound(`network ${input} not found`, { code: 'NETWORK_NOT_FOUND' });
+}
+
+export function resourceRoutes(router: Router, engine: Engine): void {
+  router
+    .add('GET', '/images/json', (ctx) =>
+      sendJson(
+        ctx,
+        200,
+        engine.images().map((i) => ({
+          Id: i.id,
+          ParentId: '',
+          RepoTags: i.tags.length ? i.tags.map(familiar) : ['<none>:<none>'],
+          RepoDigests: [],
+          Created: unix(i.created),
+          Size: i.size,
+          SharedSize: bool(ctx.query, 'shared-size') ? i.shared : -1,
+          VirtualSize: i.size,
+          Labels: {},
+          Containers: -1,
+        })),
+      ),
+    )
+    .add('GET', '/networks', (ctx) => sendJson(ctx, 200, engine.networks().map(networkShape)))
+    .add('GET', '/networks/{id}', (ctx) =>
+      sendJson(ctx, 200, networkShape(findNetwork(engine, ctx.params['id']!))),
+    )
+    .add('POST', '/networks/create', async (ctx) => {
+      const body = ((await jsonBody(ctx.req)) ?? {}) as {
+        Name?: string;
+        Driver?: string;
+        IPAM?: { Config?: { Subnet?: string }[] };
+      };
+      if (!body.Name) throw new InvalidArgument('create network: Name is required');
+      if (body.Driver && body.Driver !== 'bridge')
+        throw new InvalidArgument(
+          `create network ${body.Name}: driver \`${body.Driver}\` is not supported (bridge)`,
+        );
+      const n = engine.createNetwork(body.Name, { subnet: body.IPAM?.Config?.[0]?.Subnet || undefined });
+      sendJson(ctx, 201, { Id: n.id, Warning: '' });
+    })
+    .add('DELETE', '/networks/{id}', (ctx) => {
+      engine.removeNetwork(findNetwork(engine, ctx.params['id']!).name);
+      sendEmpty(ctx, 204);
+    })
+    .add('GET', '/volumes', (ctx) =>
+      sendJson(ctx, 200, { Volumes: engine.volumes().map(volumeShape), Warnings: [] }),
+    )
+    .add('GET', '/volumes/{name}', (ctx) =>
+      sendJson(ctx, 200, volumeShape(engine.volume(ctx.params['name']!))),
+    )
+    .add('POST', '/volumes/create', async (ctx) => {
+      const body = ((await jsonBody(ctx.req)) ?? {}) as { Name?: string; Driver?: string };
+      if (body.Driver && body.Driver !== 'local')
+        throw new InvalidArgument(`create volume: driver \`${body.Driver}\` is not supported (local)`);
+      // Docker names an unnamed volume with 64 hex digits.
+      sendJson(ctx, 201, volumeShape(engine.createVolume(body.Name || randomBytes(32).toString('hex'))));
+    })
+    .add('DELETE', '/volumes/{name}', (ctx) => {
+      engine.removeVolume(ctx.params['name']!, { force: bool(ctx.query, 'force') });
+      sendEmpty(ctx, 204);
+    });
+}

@@ -1,0 +1,213 @@
+/**
+ * `skiff system service`: the docker CLI (client only; no dockerd runs) drives skiff through
+ * the Docker Engine API on a unix socket. Each command's output and exit status are checked
+ * as a user of `docker` would see them, and malformed requests get Docker's error answers.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { discardRoot } from './container-testing.js';
+import {
+  SKIFF_BIN,
+  busyboxTar,
+  makeSandbox,
+  run,
+  start,
+  waitFor,
+  type RunResult,
+  type Sandbox,
+} from './helpers.js';
+import { needs } from '../src/util/test-requirements.js';
+
+describe(
+  'the docker CLI over skiff system service',
+  { skip: needs('root', 'crun', 'conmon', 'ip', 'nft', 'docker') },
+  () => {
+    let s: Sandbox;
+    let socket: string;
+    let service: ReturnType<typeof start>;
+    let env: Record<string, string>;
+    const docker = (args: string[]): Promise<RunResult> => run('docker', args, { env, timeout: 60_000 });
+    const ok = async (args: string[]): Promise<string> => {
+      const r = await docker(args);
+      assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+
+    before(async () => {
+      s = makeSandbox('skiff-dockerapi-');
+      socket = path.join(s.dir, 'd.sock');
+      // An empty client config: no credentials or contexts of the machine's own docker.
+      const config = path.join(s.dir, 'docker-config');
+      fs.mkdirSync(config);
+      env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: config };
+      await s.ok(['import', busyboxTar(), 'busybox:latest']);
+      await s.ok(['tag', 'busybox:latest', 'bb:1']);
+      service = start(process.execPath, [
+        '--',
+        SKIFF_BIN,
+        '--root',
+        s.root,
+        'system',
+        'service',
+        `unix://${socket}`,
+      ]);
+      await waitFor('the service socket', () => (fs.existsSync(socket) ? true : undefined), {
+        timeout: 30_000,
+      });
+    });
+
+    after(async () => {
+      if (service.child.exitCode === null) service.child.kill('SIGTERM');
+      await service.done;
+      await discardRoot(s);
+    });
+
+    it('version and info name skiff as the server', async () => {
+      const version = await ok(['version']);
+      assert.match(version, /Server: skiff/);
+      assert.match(version, /API version:\s+1\.41/);
+      assert.match(await ok(['info']), /Server Version: 0\.1\.0/);
+    });
+
+    it('ps -a and images list containers and images in Docker’s form', async () => {
+      assert.match(await ok(['ps', '-a']), /^CONTAINER ID\s+IMAGE/);
+      const images = await ok(['images']);
+      assert.match(images, /^busybox\s+latest\s+[0-9a-f]{12}/m);
+      assert.match(images, /^bb\s+1\s+[0-9a-f]{12}/m);
+    });
+
+    it('run --rm in the foreground: output, the exit status, and nothing left', async () => {
+      const r = await docker(['run', '--rm', 'busybox', 'echo', 'hi']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'hi\n');
+      const failed = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo oops >&2; exit 3']);
+      assert.equal(failed.code, 3, failed.stderr);
+      assert.equal(failed.stderr, 'oops\n');
+      assert.equal(await ok(['ps', '-a', '-q']), '');
+    });
+
+    it('run -d, logs, logs -f, inspect, stop, rm', async () => {
+      const id = (
+        await ok(['run', '-d', '--name', 'web', 'bb:1', 'sh', '-c', 'echo ready; sleep 300'])
+      ).trim();
+      assert.match(id, /^[0-9a-f]{64}$/);
+      assert.equal(
+        await ok(['inspect', '-f', '{{.State.Running}} {{.Name}} {{.HostConfig.LogConfig.Type}}', 'web']),
+        'true /web json-file\n',
+      );
+      await waitFor('the first line', async () =>
+        (await ok(['logs', 'web'])) === 'ready\n' ? true : undefined,
+      );
+      assert.match(await ok(['ps']), /bb:1\s+"sh -c 'echo ready; sleep 300'"|web/);
+      // `logs -f` of a container that exits ends with it.
+      await ok(['run', '-d', '--name', 'short', 'busybox', 'sh', '-c', 'echo a; echo b >&2']);
+      const follow = await docker(['logs', '-f', 'short']);
+      assert.equal(follow.code, 0, follow.stderr);
+      assert.equal(follow.stdout, 'a\n');
+      assert.equal(follow.stderr, 'b\n');
+      assert.equal(await ok(['stop', '-t', '1', 'web']), 'web\n');
+      assert.equal(await ok(['inspect', '-f', '{{.State.Running}}', 'web']), 'false\n');
+      assert.equal(await ok(['rm', 'web', 'short']), 'web\nshort\n');
+      const gone = await docker(['inspect', 'web']);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /No such object|no such/i);
+    });
+
+    it('network create, ls, rm and volume create, ls, rm', async () => {
+      assert.match(await ok(['network', 'create', 'dnet']), /^[0-9a-f]{64}\n$/);
+      assert.match(await ok(['network', 'ls']), /\sdnet\s+bridge\s+local/);
+      assert.equal(await ok(['network', 'rm', 'dnet']), 'dnet\n');
+      assert.doesNotMatch(await ok(['network', 'ls']), /dnet/);
+      assert.equal(await ok(['volume', 'create', 'dvol']), 'dvol\n');
+      assert.match(await ok(['volume', 'ls']), /local\s+dvol/);
+      assert.equal(await ok(['volume', 'rm', 'dvol']), 'dvol\n');
+      assert.doesNotMatch(await ok(['volume', 'ls']), /dvol/);
+    });
+
+    it('events --since --until shows create, start and die', async () => {
+      const since = String(Math.floor(Date.now() / 1000) - 1);
+      await ok(['run', '--rm', '--name', 'evrun', 'busybox', 'true']);
+      const until = String(Math.ceil(Date.now() / 1000) + 1);
+      const out = await ok([
+        'events',
+        '--since',
+        since,
+        '--until',
+        until,
+        '--filter',
+        'container=evrun',
+        '--format',
+        '{{.Type}} {{.Action}}',
+      ]);
+      assert.deepEqual(out.trim().split('\n'), [
+        'container create',
+        'container start',
+        'container die',
+        'container destroy',
+      ]);
+    });
+
+    it('bad requests get Docker’s statuses and a message', async () => {
+      const post = (p: string, body: string | Buffer) => request('POST', p, body);
+      const malformed = await post('/v1.41/containers/create', '{"Image": ');
+      assert.equal(malformed.status, 400);
+      assert.match((JSON.parse(malformed.body) as { message: string }).message, /invalid JSON/);
+      const unknown = await request('GET', '/v1.41/no/such/endpoint');
+      assert.equal(unknown.status, 404);
+      assert.deepEqual(JSON.parse(unknown.body), { message: 'page not found' });
+      const big = await post('/containers/create', Buffer.alloc(2 << 20, 0x20));
+      assert.equal(big.status, 400);
+      assert.match(big.body, /larger than/);
+      const missing = await post('/containers/create', JSON.stringify({ Image: 'no-such-image:1' }));
+      assert.equal(missing.status, 404);
+      const tooNew = await request('GET', '/v1.99/version');
+      assert.equal(tooNew.status, 400);
+      const ping = await request('HEAD', '/_ping');
+      assert.equal(ping.status, 200);
+      assert.equal(ping.headers['api-version'], '1.41');
+      assert.equal(ping.headers['ostype'], 'linux');
+      // Still serving after all of that.
+      assert.equal((await request('GET', '/_ping')).body, 'OK');
+    });
+
+    it('when stopped, leaves no socket and no running container', async () => {
+      await ok(['run', '-d', '--name', 'left', 'busybox', 'sleep', '300']);
+      await ok(['rm', '-f', 'left']);
+      service.child.kill('SIGTERM');
+      const r = await service.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(fs.existsSync(socket), false);
+      const ps = await s.ok(['ps', '-q']);
+      assert.equal(ps.stdout, '');
+    });
+
+    function request(
+      method: string,
+      p: string,
+      body?: string | Buffer,
+    ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+      return new Promise((resolve, reject) => {
+        const req = http.request(
+          { socketPath: socket, method, path: p, headers: { 'Content-Type': 'application/json' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString('utf8'),
+                headers: res.headers,
+              }),
+            );
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    }
+  },
+);
