@@ -232,6 +232,10 @@ describe('skiff build', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
         error: /`\.\.\/outside`: source is outside the build context/,
       },
       {
+        dockerfile: 'FROM base:1\nCOPY <<EOF /x\nbad ${}\nEOF\n',
+        error: /^Error: Dockerfile:2: here-document `EOF`: bad substitution$/,
+      },
+      {
         dockerfile: 'FROM base:1\nRUN --security=insecure true\n',
         error: /^Error: Dockerfile:2: RUN --security=insecure is not supported/,
       },
@@ -249,7 +253,7 @@ describe('skiff build', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
       assert.match(oneLineError(r.stderr), c.error);
       assert.equal((await s.skiff(['inspect', `bad:${n}`])).code, 1, 'nothing tagged');
     }
-    const failing = await s.skiff(['build', path.join(s.dir, 'bad-6')]);
+    const failing = await s.skiff(['build', path.join(s.dir, `bad-${cases.length - 1}`)]);
     assert.match(failing.stdout, /before\n/, "the failing RUN's output is shown");
     assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
     assert.deepEqual((await s.check()).problems, []);

@@ -14,6 +14,7 @@ import { destIsDirectory, notADirectory, planCopy, type CopyPlanEntry } from './
 import type { ChecksumCache } from './context/checksum-cache.js';
 import type { ContextEntry } from './context/walk.js';
 import { expandHeredoc } from './dockerfile/expand.js';
+import { InvalidArgument, SkiffError } from '../util/errors.js';
 import type { CopyInstruction } from './dockerfile/instructions/types.js';
 import type { Step } from './execute.js';
 import type { CopyEntry } from './copy-layer.js';
@@ -101,7 +102,7 @@ export async function copyStep(i: CopyInstruction, state: StageState, context: C
 
   for (const h of i.heredocs) {
     const content = h.expand
-      ? expandHeredoc(h.content, state.scope(), { escape: context.escape })
+      ? heredocText(where, h.name, () => expandHeredoc(h.content, state.scope(), { escape: context.escape }))
       : h.content;
     const digest = createHash('sha256').update(content).digest('hex');
     const file = path.join(context.scratch(), `heredoc-${digest}`);
@@ -179,4 +180,18 @@ async function extracted(
     if (compression !== undefined) out.set(p.from, compression);
   }
   return out;
+}
+
+/**
+ * A here-document's expanded text. A bad substitution in it is one line naming the Dockerfile
+ * line and the here-document, not its (multi-line) text.
+ */
+function heredocText(where: string, name: string, expand: () => string): string {
+  try {
+    return expand();
+  } catch (err) {
+    if (!(err instanceof SkiffError)) throw err;
+    const reason = err.message.slice(err.message.lastIndexOf('`: ') + 3);
+    throw new InvalidArgument(`${where}: here-document \`${name}\`: ${reason}`, { cause: err });
+  }
 }
