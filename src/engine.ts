@@ -34,6 +34,7 @@ import type { VolumeInfo } from './runtime/volume-store.js';
 import { supervise } from './runtime/supervisor.js';
 import { chooseRuntime, hybridControllers, type RuntimeName } from './runtime/oci-runtime.js';
 import { findProgram, PROGRAMS, type ProgramName } from './util/programs.js';
+import { errnoCode } from './util/errors.js';
 import { stopSupervisor } from './runtime/supervisor.js';
 import os from 'node:os';
 import path from 'node:path';
@@ -426,7 +427,17 @@ export class Engine {
     for (const v of runtime.volumes.list()) runtime.volumes.remove(v.name, { force: true });
     const root = this.store.paths.root;
     this.close();
-    fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+    // A supervisor that `run -d` started a moment ago may only now open the store (its pid file
+    // came after the stop above) and write into it while it is removed: stop it and try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+        return;
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOTEMPTY' || attempt >= 10) throw err;
+        await stopSupervisor(root);
+      }
+    }
   }
 
   imageId(input: string): Digest {
