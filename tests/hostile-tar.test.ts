@@ -8,30 +8,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { fixChecksum } from '../src/archive/fuzz-testing.js';
+import { fixChecksum, tarWithPax } from '../src/archive/fuzz-testing.js';
 import { buildTar } from '../src/archive/layer-testing.js';
-import { encodePaxRecords } from '../src/archive/pax.js';
-import { END_OF_ARCHIVE, encodeHeader, paddingFor } from '../src/archive/tar-header.js';
 import { needs } from '../src/util/test-requirements.js';
 import { oneLineError, sandbox, snapshotDiff, storeSnapshot } from './helpers.js';
-
-/** A tar of one empty file `name` after a PAX header of `records`. */
-function withPax(name: string, records: [string, string][]): Buffer {
-  const data = encodePaxRecords(records.map(([k, v]) => [k, Buffer.from(v)] as const));
-  const pax = encodeHeader({
-    name: 'PaxHeaders/x',
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: data.length,
-    mtime: 0,
-  });
-  pax.write('x', 156, 'latin1');
-  fixChecksum(pax);
-  const header = encodeHeader({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0 });
-  return Buffer.concat([pax, data, paddingFor(data.length), header, END_OF_ARCHIVE]);
-}
 
 describe('crafted tars are refused with one line of our own', { skip: needs('root') }, () => {
   it('import: negative size, huge mtime, refused xattrs; the store stays clean', async (t) => {
@@ -49,17 +29,17 @@ describe('crafted tars are refused with one line of our own', { skip: needs('roo
       ],
       [
         'mtime',
-        withPax('stamp', [['mtime', '9'.repeat(400)]]),
+        tarWithPax([['mtime', '9'.repeat(400)]], { name: 'stamp' }),
         /^Error: read tar: entry `stamp` at byte 1024: PAX record `mtime=9+…` is out of range/,
       ],
       [
         'xattr-namespace',
-        withPax('odd', [['SCHILY.xattr.bogus.ns', 'v']]),
+        tarWithPax([['SCHILY.xattr.bogus.ns', 'v']], { name: 'odd' }),
         /^Error: apply layer: entry `odd`: xattr `bogus\.ns` \(1 bytes\): the file system does not support its namespace \(EOPNOTSUPP\)$/,
       ],
       [
         'xattr-size',
-        withPax('big', [['SCHILY.xattr.user.big', 'v'.repeat(70_000)]]),
+        tarWithPax([['SCHILY.xattr.user.big', 'v'.repeat(70_000)]], { name: 'big' }),
         /^Error: apply layer: entry `big`: xattr `user\.big` \(70000 bytes\): its value is too large \(E2BIG\)$/,
       ],
     ];

@@ -5,7 +5,7 @@
  * hostile values with the checksum fixed, PAX records injected, blocks cut, repeated or flipped.
  */
 import { encodePaxRecords } from './pax.js';
-import { BLOCK, encodeHeader, paddingFor, type TarEntry } from './tar-header.js';
+import { BLOCK, END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from './tar-header.js';
 import { writeTar, type WriteEntry } from './tar-writer.js';
 
 /** mulberry32: tiny, fast and good enough to drive mutations; the same seed, the same cases. */
@@ -285,4 +285,25 @@ export function mutateTar(rng: Random, input: Buffer): Buffer {
     }
   }
   return tar;
+}
+
+/** A tar of one entry preceded by a PAX 'x' header of `records`, as a hostile writer makes it. */
+export function tarWithPax(
+  records: [string, string | Buffer][],
+  entry: Partial<TarEntry> & { name: string },
+): Buffer {
+  const data = encodePaxRecords(records.map(([k, v]) => [k, Buffer.from(v)] as const));
+  const pax = encodeHeader({
+    name: 'PaxHeaders/x',
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: data.length,
+    mtime: 0,
+  });
+  pax.write('x', 156, 'latin1');
+  fixChecksum(pax);
+  const header = encodeHeader({ type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, ...entry });
+  return Buffer.concat([pax, data, paddingFor(data.length), header, END_OF_ARCHIVE]);
 }

@@ -11,29 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { InvalidArgument } from '../util/errors.js';
 import { needs } from '../util/test-requirements.js';
 import { applyLayer } from './apply-layer.js';
-import { fixChecksum } from './fuzz-testing.js';
+import { fixChecksum, tarWithPax } from './fuzz-testing.js';
 import { buildTar, chunksOf, surroundings, tempDir } from './layer-testing.js';
-import { encodePaxRecords } from './pax.js';
-import { END_OF_ARCHIVE, encodeHeader, paddingFor, type TarEntry } from './tar-header.js';
 import { TarSplitWriter } from './tar-split.js';
-
-/** One entry preceded by a PAX 'x' header of `records`, as a hostile writer would make it. */
-function withPax(records: [string, string | Buffer][], entry: Partial<TarEntry> & { name: string }): Buffer {
-  const data = encodePaxRecords(records.map(([k, v]) => [k, Buffer.from(v)] as const));
-  const pax = encodeHeader({
-    name: 'PaxHeaders/x',
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: data.length,
-    mtime: 0,
-  });
-  pax.write('x', 156, 'latin1');
-  fixChecksum(pax);
-  const header = encodeHeader({ type: 'file', mode: 0o644, uid: 0, gid: 0, size: 0, mtime: 0, ...entry });
-  return Buffer.concat([pax, data, paddingFor(data.length), header, END_OF_ARCHIVE]);
-}
 
 describe('hostile header fields', { skip: needs('root') }, () => {
   let dir: string;
@@ -99,7 +79,7 @@ describe('hostile header fields', { skip: needs('root') }, () => {
       ['dir', `-${'9'.repeat(400)}`],
       ['file', '1e400'],
     ] as const) {
-      const err = await refusal(withPax([['mtime', value]], { name: 'when', type }));
+      const err = await refusal(tarWithPax([['mtime', value]], { name: 'when', type }));
       assert.match(err.message, /^read tar: entry `when\/?` at byte 1024: PAX record `mtime=/);
       assert.ok(/out of range|is not a number/.test(err.message), err.message);
       assert.ok(err.message.length < 300, 'the value is cut short');
@@ -107,17 +87,17 @@ describe('hostile header fields', { skip: needs('root') }, () => {
   });
 
   test('a PAX uid past 32 bits', async () => {
-    const err = await refusal(withPax([['uid', '99999999999']], { name: 'who' }));
+    const err = await refusal(tarWithPax([['uid', '99999999999']], { name: 'who' }));
     assert.match(err.message, /entry `who` at byte 1024: field `uid` is 99999999999, more than 4294967294$/);
   });
 
   test('xattrs the file system refuses: an unknown namespace, a value too large', async () => {
-    const unknown = await refusal(withPax([['SCHILY.xattr.bogus.ns', 'v']], { name: 'odd' }));
+    const unknown = await refusal(tarWithPax([['SCHILY.xattr.bogus.ns', 'v']], { name: 'odd' }));
     assert.match(
       unknown.message,
       /^apply layer: entry `odd`: xattr `bogus\.ns` \(1 bytes\): the file system does not support its namespace \(EOPNOTSUPP\)$/,
     );
-    const big = await refusal(withPax([['SCHILY.xattr.user.big', 'v'.repeat(70_000)]], { name: 'big' }));
+    const big = await refusal(tarWithPax([['SCHILY.xattr.user.big', 'v'.repeat(70_000)]], { name: 'big' }));
     assert.match(
       big.message,
       /^apply layer: entry `big`: xattr `user\.big` \(70000 bytes\): its value is too large \(E2BIG\)$/,
@@ -125,10 +105,10 @@ describe('hostile header fields', { skip: needs('root') }, () => {
   });
 
   test('an empty xattr name, and a NUL in a link target', async () => {
-    const empty = await refusal(withPax([['SCHILY.xattr.', 'v']], { name: 'x' }));
+    const empty = await refusal(tarWithPax([['SCHILY.xattr.', 'v']], { name: 'x' }));
     assert.match(empty.message, /entry `x` at byte 1024: xattr name `` is empty or has a NUL byte$/);
     const link = await refusal(
-      withPax([['linkpath', 'a\0b']], { name: 'l', type: 'symlink', linkname: 'a' }),
+      tarWithPax([['linkpath', 'a\0b']], { name: 'l', type: 'symlink', linkname: 'a' }),
     );
     assert.match(link.message, /entry `l` at byte 1024: link target `a\?b` contains a NUL byte$/);
   });
@@ -138,7 +118,7 @@ describe('hostile header fields', { skip: needs('root') }, () => {
       await buildTar([{ entry: { name: 'dev', type: 'block', devmajor: 4096, devminor: 0 } }]),
     );
     assert.match(dev.message, /^apply layer: entry `dev`: device number 4096:0 is out of range/);
-    const long = await refusal(withPax([['path', `d/${'x'.repeat(300)}`]], { name: 'short' }));
+    const long = await refusal(tarWithPax([['path', `d/${'x'.repeat(300)}`]], { name: 'short' }));
     assert.match(long.message, /^apply layer: entry `d\/x{198}…`: a name component is over 255 bytes/);
   });
 });
