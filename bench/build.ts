@@ -6,19 +6,10 @@
  *
  *   node dist/bench/build.js
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { IMAGE, sideBySide } from './side-by-side.js';
-
-const DOCKERFILE = `FROM ${IMAGE}
-RUN echo one > /one
-RUN mkdir -p /app/data && echo two > /app/data/two
-COPY . /app/src/
-ENV MODE=production
-WORKDIR /app
-CMD ["ls", "/app/src"]
-`;
+import { DOCKERFILE, makeBuildContext } from './build-context.js';
+import { sideBySide } from './side-by-side.js';
 
 /** The same files copied in two steps, small files first: the big COPY comes after a changed one. */
 // Its RUN steps differ from DOCKERFILE's, so the cold (--no-cache) builds of the other file,
@@ -35,11 +26,7 @@ function median(xs: number[]): number {
 const s = sideBySide('build');
 try {
   const ctx = path.join(s.work, 'ctx');
-  fs.mkdirSync(path.join(ctx, 'small'), { recursive: true });
-  for (let i = 0; i < 200; i++)
-    fs.writeFileSync(path.join(ctx, 'small', `f${i}.txt`), `file ${i}\n`.repeat(20));
-  fs.writeFileSync(path.join(ctx, 'big.bin'), randomBytes(50 << 20));
-  fs.writeFileSync(path.join(ctx, 'Dockerfile'), DOCKERFILE);
+  makeBuildContext(ctx);
   const results: Record<string, { skiff: number[]; podman: number[] }> = {
     cold: { skiff: [], podman: [] },
     cached: { skiff: [], podman: [] },

@@ -50,6 +50,26 @@ export function timeTree(cmd: string, args: string[], env: NodeJS.ProcessEnv = p
   return { wallMs, cpuMs: (usageNs(group) - before) / 1e6 };
 }
 
+/**
+ * A cgroup of its own for a long-lived process (a service a benchmark talks to), so that its
+ * CPU time and its children's (conmon, containers) can be read around each request.
+ */
+export function serviceGroup(name: string): { dir: string; cpuMs(): number; remove(): void } {
+  const dir = path.join(BASE, `skiff-bench-${process.pid}-${name}`);
+  fs.mkdirSync(dir, { recursive: true });
+  return {
+    dir,
+    cpuMs: () => usageNs(dir) / 1e6,
+    remove() {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // Processes still in it: the kernel keeps the group until they exit.
+      }
+    },
+  };
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;

@@ -1,9 +1,11 @@
 /**
  * Deploy under load: v1 → v2 → rollback → v2 behind skiff's HAProxy while `wrk` and a Node
- * probe send requests on loopback; then the naive way on the same app and load — remove the
- * old container, run the new one on the same published port — and its way back. Prints the
- * failed requests of each and the time from the rollback command to the first response of the
- * previous release. Not a test: a figure never fails anything.
+ * probe send requests on loopback — once cold (`--keep-warm 0`: the rollback starts the
+ * previous release's stopped containers) and once warm (the default window: the rollback is
+ * only a proxy switch); then the naive way on the same app and load — remove the old
+ * container, run the new one on the same published port — and its way back. Prints the failed
+ * requests of each and the time from the rollback command's start to the first response of
+ * the previous release, side by side. Not a test: a figure never fails anything.
  *
  *   node dist/bench/deploy.js [--seconds 12]
  */
@@ -107,31 +109,42 @@ try {
   await appImage(s, 'app:v1', 'v1\n');
   await appImage(s, 'app:v2', 'v2\n');
 
-  const port = await freePort();
-  const deploy = (image: string) =>
-    skiff(s.root, [
-      'deploy',
-      'web',
-      image,
-      '--replicas',
-      '2',
-      '--port',
-      `127.0.0.1:${port}:8080`,
-      '--health',
-      '/up',
-      '--drain',
-      '1s',
-    ]);
-  await deploy('app:v1');
-  const skiffResult = await scenario(
-    s.dir,
-    `skiff deploy behind HAProxy (${SECONDS} s of load)`,
-    `http://127.0.0.1:${port}/`,
-    {
+  const skiffScenario = async (service: string, keepWarm: string[], label: string) => {
+    const port = await freePort();
+    const deploy = (image: string) =>
+      skiff(s.root, [
+        'deploy',
+        service,
+        image,
+        ...keepWarm,
+        '--replicas',
+        '2',
+        '--port',
+        `127.0.0.1:${port}:8080`,
+        '--health',
+        '/up',
+        '--drain',
+        '1s',
+      ]);
+    await deploy('app:v1');
+    const result = await scenario(s.dir, `${label} (${SECONDS} s of load)`, `http://127.0.0.1:${port}/`, {
       deploy: () => deploy('app:v2'),
-      rollback: () => skiff(s.root, ['rollback', 'web']),
+      rollback: () => skiff(s.root, ['rollback', service, ...keepWarm]),
       redeploy: () => deploy('app:v2'),
-    },
+    });
+    // Its containers (warm ones too) go: the next scenario has the two cores to itself.
+    await skiff(s.root, ['service', 'rm', service]);
+    return result;
+  };
+  const cold = await skiffScenario(
+    'web',
+    ['--keep-warm', '0'],
+    'skiff, cold rollback (--keep-warm 0: start the stopped previous release)',
+  );
+  const warm = await skiffScenario(
+    'hot',
+    [],
+    'skiff, warm rollback (default --keep-warm 10m: a proxy switch, no start)',
   );
 
   const naivePort = await freePort();
@@ -150,9 +163,11 @@ try {
     `http://127.0.0.1:${naivePort}/`,
     { deploy: () => swap('app:v2'), rollback: () => swap('app:v1'), redeploy: () => swap('app:v2') },
   );
-  console.log(
-    `\nfailed requests: skiff ${skiffResult.failed}, naive ${naive.failed} (goal: 0); rollback → first response: skiff ${skiffResult.first?.toFixed(0) ?? '-'} ms (goal < 1000 ms), naive ${naive.first?.toFixed(0) ?? '-'} ms`,
-  );
+  const ms = (n: number | undefined) => (n === undefined ? '-' : `${n.toFixed(0)} ms`);
+  console.log('\n                 rollback start → first previous-release response   failed requests');
+  console.log(`skiff warm       ${ms(warm.first).padEnd(50)} ${warm.failed}   (goal ≤ 100 ms, 0)`);
+  console.log(`skiff cold       ${ms(cold.first).padEnd(50)} ${cold.failed}   (goal < 1000 ms, 0)`);
+  console.log(`naive            ${ms(naive.first).padEnd(50)} ${naive.failed}`);
 } finally {
   spawnSync(skiffBin, ['--root', s.root, 'system', 'reset', '-f'], { stdio: 'ignore' });
   s.cleanup();

@@ -3,7 +3,8 @@
 # loaded back; containers run from it; pushed to a registry on loopback and pulled into a
 # second store; an app built from a two-stage Dockerfile (FROM the registry's copy of the base;
 # rebuilt from the cache, then again with a file changed), deployed behind HAProxy, released
-# again and rolled back. Installs what is missing first.
+# again and rolled back; then the docker CLI and docker-compose drive the same store through
+# `skiff system service`. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -16,6 +17,10 @@ cleanup() {
   bin/skiff network rm demo-net >/dev/null 2>&1 || true
   bin/skiff service rm demo-app >/dev/null 2>&1 || true
   [ -n "${registry_pid:-}" ] && kill "$registry_pid" 2>/dev/null
+  if [ -n "${service_pid:-}" ]; then
+    (cd "$work/compose" && docker-compose -p demo down -v >/dev/null 2>&1) || true
+    kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
+  fi
   [ -d "$work/pulled" ] && bin/skiff --root "$work/pulled" system reset -f >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -97,4 +102,37 @@ step diff demo-app 1 2
 step rollback demo-app
 get
 step service rm demo-app
+
+# The Docker API: the docker CLI (a client only; no dockerd) and docker-compose drive the same
+# store through skiff's service on a unix socket.
+bin/skiff system service "unix://$work/docker.sock" 2>/dev/null &
+service_pid=$!
+until [ -S "$work/docker.sock" ]; do sleep 0.1; done
+export DOCKER_HOST="unix://$work/docker.sock" DOCKER_CONFIG="$work/docker-config"
+mkdir -p "$DOCKER_CONFIG" "$work/compose"
+client() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+client docker run --rm demo/base:1 echo hello through the Docker API
+client docker images
+cat >"$work/compose/docker-compose.yml" <<'COMPOSE'
+version: "3.8"
+services:
+  db:
+    image: demo/base:1
+    command: ["sh", "-c", "mkdir -p /www && echo db is up > /www/index.html && httpd -f -p 5432 -h /www"]
+  web:
+    image: demo/app:v2
+    depends_on: [db]
+    ports: ["127.0.0.1:18082:8080"]
+COMPOSE
+cd "$work/compose"
+client docker-compose -p demo up -d
+client docker-compose -p demo ps
+printf '\n$ busybox wget -qO- http://127.0.0.1:18082/\n'
+busybox wget -qO- http://127.0.0.1:18082/
+client docker-compose -p demo exec -T web wget -qO- http://db:5432/
+client docker-compose -p demo down -v
+cd - >/dev/null
+kill "$service_pid" && wait "$service_pid" || true
+service_pid=
+
 step system check

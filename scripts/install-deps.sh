@@ -17,7 +17,9 @@ packages=(
   crun runc conmon iproute2 nftables haproxy zstd xz-utils bzip2 tar gzip coreutils ca-certificates xfsprogs
   # tests and benchmarks: outside judges and anchors, tools that make their inputs
   podman buildah golang-github-containers-common skopeo umoci oci-image-tool docker-registry apache2-utils openssl
-  busybox-static debootstrap wrk python3 python3-minimal util-linux mount procps
+  busybox-static debootstrap wrk python3 python3-minimal util-linux bsdutils mount procps
+  # clients of skiff system service (the docker CLI itself is handled below)
+  docker-compose python3-docker gcc libc6-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,6 +19,8 @@ const RANK: Record<string, number> = {
   registry: 6,
   build: 7,
   deploy: 8,
+  // The bodies of Engine's groups of methods (engine/deploys.ts, …): engine.ts delegates to them.
+  engine: 8.5,
   'engine.ts': 9,
   service: 9.5,
   cli: 10,
@@ -72,51 +74,27 @@ test('no folder imports a folder above it', () => {
 });
 
 /**
- * The CLI (and any other shell over skiff, such as an API service) goes through Engine: it
- * imports engine.ts, and util/ and oci/ for parsing and formatting, nothing else. What it
- * still reaches past Engine for is listed here; the list may only shrink.
+ * The CLI (and any other shell over skiff, such as the API service) goes through Engine: it
+ * imports engine.ts, and util/ and oci/ for parsing and formatting, nothing else. The CLI's one
+ * other import is the API service itself, which `skiff system service` runs: a sibling shell
+ * over Engine, not a part below it.
  */
-const CLI_REACHES_PAST_ENGINE = new Set([
-  'build-commands.ts → ../build/add-source.js',
-  'build-commands.ts → ../build/execute.js',
-  'build-progress.ts → ../build/execute.js',
-  'deploy-commands.ts → ../deploy/project-deploy.js',
-  'deploy-commands.ts → ../deploy/project.js',
-  'deploy-commands.ts → ../deploy/release-diff.js',
-  'deploy-commands.ts → ../deploy/releases.js',
-  'deploy-commands.ts → ../deploy/service-status.js',
-  'deploy-commands.ts → ../runtime/health.js',
-  'limit-flags.ts → ../store/ingest-limits.js',
-  'registry-client-commands.ts → ../registry/client/progress.js',
-  'registry-commands.ts → ../registry/server/gc.js',
-  'registry-commands.ts → ../registry/server/htpasswd.js',
-  'registry-commands.ts → ../registry/server/jwt.js',
-  'registry-commands.ts → ../registry/server/server.js',
-]);
-
-test('cli/ imports only engine.ts, util/ and oci/ (beside a list that only shrinks)', () => {
+test('cli/ imports only engine.ts, util/ and oci/ (and the service it runs)', () => {
   const cli = path.join(sourceRoot(), 'cli');
-  const found = new Set<string>();
+  const found: string[] = [];
   for (const file of sources(cli)) {
     if (file.endsWith('.test.ts')) continue;
     const text = fs.readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/from\s*'(\.\.\/[^']+)'/g)) {
+    for (const match of text.matchAll(/(?:from|import)\s*\(?\s*'(\.\.\/[^']+)'/g)) {
       const target = match[1]!;
       if (target === '../engine.js' || target.startsWith('../util/') || target.startsWith('../oci/'))
         continue;
-      found.add(`${path.basename(file)} → ${target}`);
+      if (path.basename(file) === 'system-commands.ts' && target === '../service/server.js') continue;
+      found.push(`${path.basename(file)} → ${target}`);
     }
   }
-  assert.deepEqual(
-    [...found].filter((f) => !CLI_REACHES_PAST_ENGINE.has(f)).sort(),
-    [],
-    'new reach past Engine',
-  );
-  assert.deepEqual(
-    [...CLI_REACHES_PAST_ENGINE].filter((f) => !found.has(f)).sort(),
-    [],
-    'gone from the code: take it off the list',
-  );
+  assert.ok(fs.existsSync(cli), 'src/cli/ exists');
+  assert.deepEqual(found, [], 'cli/ reaches past Engine');
 });
 
 test('service/ imports only engine.ts, util/ and oci/', () => {

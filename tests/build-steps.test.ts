@@ -12,22 +12,27 @@ import { deriveImage } from '../src/build/derive-image.js';
 import { runStep } from '../src/build/run-step.js';
 import { copyLayer } from '../src/build/copy-layer.js';
 import { executeSteps, type BuildEvent, type Step } from '../src/build/execute.js';
-import { Engine } from '../src/engine.js';
+import { resolveImage } from '../src/image/image.js';
+import { Runtime } from '../src/runtime/runtime.js';
+import { Store } from '../src/store/store.js';
 import { discardRoot } from './container-testing.js';
-import { busyboxTar, makeSandbox, type Sandbox } from './helpers.js';
+import { busyboxTar, makeSandbox, SKIFF_BIN, type Sandbox } from './helpers.js';
 import { needs } from '../src/util/test-requirements.js';
 
 describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, () => {
   let s: Sandbox;
-  let engine: Engine;
+  // The primitives below Engine, on the store and runtime Engine would make for this root.
+  let store: Store;
+  let runtime: Runtime;
 
   before(async () => {
     s = makeSandbox('skiff-build-steps-');
     await s.ok(['import', busyboxTar(), 'base:1', '-c', 'ENV PATH=/bin:/usr/bin']);
-    engine = Engine.open({ root: s.root });
+    store = Store.open(s.root);
+    runtime = new Runtime(store, { skiffCommand: [process.execPath, '--', SKIFF_BIN, '--root', s.root] });
   });
   after(async () => {
-    engine.close();
+    store.close();
     await discardRoot(s);
   });
 
@@ -35,7 +40,7 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
     const out = new PassThrough();
     const chunks: Buffer[] = [];
     out.on('data', (c: Buffer) => chunks.push(c));
-    const { layer } = await runStep(engine.store, engine.runtime, {
+    const { layer } = await runStep(store, runtime, {
       image: 'base:1',
       command: ['/bin/sh', '-c', 'echo made > /made && rm /bin/arch && echo out'],
       env: ['PATH=/bin:/usr/bin'],
@@ -43,7 +48,7 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
       output: out,
     });
     assert.equal(Buffer.concat(chunks).toString(), 'out\n');
-    const image = await deriveImage(engine.store, 'base:1', {
+    const image = await deriveImage(store, 'base:1', {
       createdBy: 'RUN /bin/sh -c echo made > /made && rm /bin/arch && echo out',
       layer: layer.diffId,
       tags: ['docker.io/library/built:1'],
@@ -57,7 +62,7 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
   });
 
   it('a config-only step is an empty_layer history entry on the same layers', async () => {
-    const image = await deriveImage(engine.store, 'built:1', {
+    const image = await deriveImage(store, 'built:1', {
       createdBy: '/bin/sh -c #(nop) ENV GREETING=hi',
       config: (c) => {
         c.Env = [...(c.Env ?? []), 'GREETING=hi'];
@@ -72,9 +77,9 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
   });
 
   it('a failing RUN: its status named, no layer kept, no container left', async () => {
-    const layersBefore = engine.store.meta.layers().length;
+    const layersBefore = store.meta.layers().length;
     await assert.rejects(
-      runStep(engine.store, engine.runtime, {
+      runStep(store, runtime, {
         image: 'base:1',
         command: ['/bin/sh', '-c', 'echo partial > /partial; exit 3'],
         network: 'none',
@@ -82,7 +87,7 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
       }),
       /Dockerfile:4: `\/bin\/sh -c echo partial > \/partial; exit 3` exited with status 3/,
     );
-    assert.equal(engine.store.meta.layers().length, layersBefore);
+    assert.equal(store.meta.layers().length, layersBefore);
     assert.deepEqual(JSON.parse((await s.ok(['ps', '-a', '--format', 'json'])).stdout), []);
   });
 
@@ -100,10 +105,10 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
       { source: path.join(ctx, 'bin', 'run.sh'), dest: '/srv/app/bin/run.sh' },
       { source: path.join(ctx, 'link'), dest: '/srv/app/link' },
     ];
-    const layer = await copyLayer(engine.store, plan, { chown: { uid: 1000, gid: 1001 } });
-    const again = await copyLayer(engine.store, plan, { chown: { uid: 1000, gid: 1001 } });
+    const layer = await copyLayer(store, plan, { chown: { uid: 1000, gid: 1001 } });
+    const again = await copyLayer(store, plan, { chown: { uid: 1000, gid: 1001 } });
     assert.equal(again.diffId, layer.diffId, 'the same inputs give the same layer');
-    await deriveImage(engine.store, 'base:1', {
+    await deriveImage(store, 'base:1', {
       createdBy: 'COPY --chown=1000:1001 . /srv/app',
       layer: layer.diffId,
       tags: ['docker.io/library/copied:1'],
@@ -133,14 +138,14 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
         '',
       ].join('\n'),
     );
-    const chmodded = await copyLayer(engine.store, plan.slice(0, 1), { chmod: 0o600 });
+    const chmodded = await copyLayer(store, plan.slice(0, 1), { chmod: 0o600 });
     assert.notEqual(chmodded.diffId, layer.diffId);
   });
 
   it('execute: a fully cached rebuild runs nothing; a changed input re-runs from its step, and says why', async () => {
     const ctx = fs.mkdtempSync(path.join(s.dir, 'ctx-'));
     fs.writeFileSync(path.join(ctx, 'msg'), 'one\n');
-    const base = engine.imageId('base:1');
+    const base = resolveImage(store, 'base:1').imageId;
     const steps = (inputs: string, arg: string): Step[] => [
       {
         kind: 'run',
@@ -170,7 +175,7 @@ describe('build steps', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft') }, 
     ];
     const build = async (inputs: string, arg: string, noCache = false) => {
       const events: BuildEvent[] = [];
-      const id = await executeSteps(engine.store, engine.runtime, base, steps(inputs, arg), {
+      const id = await executeSteps(store, runtime, base, steps(inputs, arg), {
         onEvent: (e) => events.push(e),
         noCache,
       });

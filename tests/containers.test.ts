@@ -239,6 +239,31 @@ describe('containers', { skip: needs('root', 'crun', 'runc', 'conmon', 'ip', 'nf
     await assertGone(s, quick);
   });
 
+  it('start -a: the output here and the exit status, -i the input; a failed start keeps it', async (t) => {
+    removeAfter(t, 'sa', 'sa-in', 'sa-bad');
+    await s.ok(['create', '--name', 'sa', 'base:1', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    const attached = await s.skiff(['start', '-a', 'sa']);
+    assertExit(attached, 3, 'start -a');
+    assert.equal(attached.stdout, 'out\n');
+    assert.equal(attached.stderr, 'err\n');
+    assert.equal((await psRow(s, 'sa'))?.exitCode, 3);
+    const two = await s.skiff(['start', '-a', 'sa', 'sa']);
+    assertExit(two, 2, 'start -a with two containers');
+    assert.match(oneLineError(two.stderr), /-a takes one container/);
+    const inputAlone = await s.skiff(['start', '-i', 'sa']);
+    assertExit(inputAlone, 2, 'start -i without -a');
+
+    await s.ok(['create', '-i', '--name', 'sa-in', 'base:1', 'cat']);
+    const echoed = await s.skiff(['start', '-a', '-i', 'sa-in'], { input: 'typed\n' });
+    assertExit(echoed, 0, 'start -a -i');
+    assert.equal(echoed.stdout, 'typed\n');
+
+    await s.ok(['create', '--name', 'sa-bad', 'base:1', '/no/such/command']);
+    const bad = await s.skiff(['start', '-a', 'sa-bad']);
+    assertExit(bad, 127, 'start -a of a missing command');
+    assert.ok(await psRow(s, 'sa-bad'), 'a container that could not start is kept, as without -a');
+  });
+
   it('a name in use is refused with 125 and no second row', async (t) => {
     removeAfter(t, 'taken');
     const id = await runDetached(s, ['--name', 'taken', 'base:1', 'sleep', '300']);

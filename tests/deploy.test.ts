@@ -29,6 +29,8 @@ interface ServiceJson {
   replicas: number;
   ready: number;
   servers: { name: string; address: string; state: string }[];
+  /** the previous release, still running and drained (deploy --keep-warm) */
+  warm?: { release: number; servers: { name: string; address: string; state: string }[] };
 }
 
 describe('deploy behind HAProxy', { skip: needs('root', 'crun', 'conmon', 'ip', 'nft', 'haproxy') }, () => {
@@ -124,8 +126,11 @@ describe('deploy behind HAProxy', { skip: needs('root', 'crun', 'conmon', 'ip', 
       address: `${f[4]}:${f[18]}`,
       ready: f[6] === '0' && f[5] === '2',
     }));
+    // The backend holds the live release's servers and the warm one's (drained).
     assert.deepEqual(
-      web.servers.map((x) => ({ name: x.name, address: x.address, ready: x.state === 'ready' })).sort(byName),
+      [...web.servers, ...(web.warm?.servers ?? [])]
+        .map((x) => ({ name: x.name, address: x.address, ready: x.state === 'ready' }))
+        .sort(byName),
       fromProxy.sort(byName),
     );
     assert.equal(web.ready, 2);
@@ -137,7 +142,11 @@ describe('deploy behind HAProxy', { skip: needs('root', 'crun', 'conmon', 'ip', 
     const log = (await s.ok(['releases', 'web'])).stdout;
     assert.match(log, /^release 3 \(live\)\nImage: {2}app:v3 sha256:[0-9a-f]{64}\nAuthor: .+\nDate: {3}/);
     assert.match(log, /release 2 \(retired\)/);
-    assert.match(log, /release 1 \(stopped\)[\s\S]*first release: app:v1, 2 replicas/);
+    // Release 1 was switched away from last (by the v3 deploy): it stays warm for the window.
+    assert.match(
+      log,
+      /release 1 \(warm: running, drained, until [^)]+\)[\s\S]*first release: app:v1, 2 replicas/,
+    );
     const history = JSON.parse((await s.ok(['releases', 'web', '--format', 'json'])).stdout) as {
       number: number;
     }[];

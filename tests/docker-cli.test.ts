@@ -5,29 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { discardRoot } from './container-testing.js';
-import {
-  SKIFF_BIN,
-  busyboxTar,
-  makeSandbox,
-  run,
-  start,
-  waitFor,
-  type RunResult,
-  type Sandbox,
-} from './helpers.js';
+import { run, waitFor, type RunResult, type Sandbox } from './helpers.js';
+import { apiRequest, startService, type ServiceSandbox } from './service-testing.js';
 import { needs } from '../src/util/test-requirements.js';
 
 describe(
   'the docker CLI over skiff system service',
   { skip: needs('root', 'crun', 'conmon', 'ip', 'nft', 'docker') },
   () => {
+    let svc: ServiceSandbox;
     let s: Sandbox;
     let socket: string;
-    let service: ReturnType<typeof start>;
+    let service: ServiceSandbox['service'];
     let env: Record<string, string>;
     const docker = (args: string[]): Promise<RunResult> => run('docker', args, { env, timeout: 60_000 });
     const ok = async (args: string[]): Promise<string> => {
@@ -35,35 +25,16 @@ describe(
       assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
       return r.stdout;
     };
+    const request = (method: string, p: string, body?: string | Buffer) =>
+      apiRequest(socket, method, p, body);
 
     before(async () => {
-      s = makeSandbox('skiff-dockerapi-');
-      socket = path.join(s.dir, 'd.sock');
-      // An empty client config: no credentials or contexts of the machine's own docker.
-      const config = path.join(s.dir, 'docker-config');
-      fs.mkdirSync(config);
-      env = { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: config };
-      await s.ok(['import', busyboxTar(), 'busybox:latest']);
+      svc = await startService('skiff-dockerapi-');
+      ({ s, socket, env, service } = svc);
       await s.ok(['tag', 'busybox:latest', 'bb:1']);
-      service = start(process.execPath, [
-        '--',
-        SKIFF_BIN,
-        '--root',
-        s.root,
-        'system',
-        'service',
-        `unix://${socket}`,
-      ]);
-      await waitFor('the service socket', () => (fs.existsSync(socket) ? true : undefined), {
-        timeout: 30_000,
-      });
     });
 
-    after(async () => {
-      if (service.child.exitCode === null) service.child.kill('SIGTERM');
-      await service.done;
-      await discardRoot(s);
-    });
+    after(() => svc?.close());
 
     it('version and info name skiff as the server', async () => {
       const version = await ok(['version']);
@@ -159,7 +130,7 @@ describe(
       assert.equal(unknown.status, 404);
       assert.deepEqual(JSON.parse(unknown.body), { message: 'page not found' });
       const big = await post('/containers/create', Buffer.alloc(2 << 20, 0x20));
-      assert.equal(big.status, 400);
+      assert.equal(big.status, 413);
       assert.match(big.body, /larger than/);
       const missing = await post('/containers/create', JSON.stringify({ Image: 'no-such-image:1' }));
       assert.equal(missing.status, 404);
@@ -183,31 +154,5 @@ describe(
       const ps = await s.ok(['ps', '-q']);
       assert.equal(ps.stdout, '');
     });
-
-    function request(
-      method: string,
-      p: string,
-      body?: string | Buffer,
-    ): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
-      return new Promise((resolve, reject) => {
-        const req = http.request(
-          { socketPath: socket, method, path: p, headers: { 'Content-Type': 'application/json' } },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks).toString('utf8'),
-                headers: res.headers,
-              }),
-            );
-            res.on('error', reject);
-          },
-        );
-        req.on('error', reject);
-        req.end(body);
-      });
-    }
   },
 );

@@ -55,7 +55,7 @@ async function firstBytes(source: AsyncIterable<Buffer>, n: number): Promise<Buf
 }
 
 /** A ustar/GNU/v7 header block: its checksum field matches the block's byte sum. */
-function isTarHeader(block: Buffer): boolean {
+export function isTarHeader(block: Buffer): boolean {
   const field = block
     .toString('latin1', 148, 156)
     .replace(/[\0 ]+$/, '')

@@ -49,6 +49,11 @@ export interface BuildOptions {
   /** `RUN --mount=type=secret` contents and `type=ssh` agent sockets, by id. */
   secrets?: Record<string, Buffer>;
   ssh?: Record<string, string>;
+  /**
+   * Labels on the built image (`docker build --label`, the API's `labels`): a LABEL step at
+   * the end of the target stage, as Docker's classic builder adds them.
+   */
+  labels?: Record<string, string>;
   /** Pull every image FROM names from its registry, even when the store has it. */
   pull?: boolean;
   /** Fetches an image from its registry; how FROM gets what the store lacks. */
@@ -76,10 +81,10 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
     root: o.context,
     entries: async () => (walked ??= await walkContext(o.context)),
     checksums: ChecksumCache.open(o.context, {
-      cacheDir: path.join(store.paths.root, 'cache', 'build-context'),
+      cacheDir: path.join(store.paths.cache, 'build-context'),
     }),
     from: (name, line) => sources.get(name, line),
-    cacheRoot: path.join(store.paths.root, 'cache', 'build-mounts'),
+    cacheRoot: path.join(store.paths.cache, 'build-mounts'),
     scratch: () => (scratch ??= fs.mkdtempSync(path.join(store.paths.tmp, 'build-'))),
     escape: dockerfile.directives.escape,
     secrets: o.secrets ?? {},
@@ -97,6 +102,13 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
     // Each stage's instructions, with the ONBUILD triggers of an image it starts from first.
     const bodies = new Map<number, Instruction[]>();
     for (const stage of stages) bodies.set(stage.index, [...(await triggers(stage)), ...stage.instructions]);
+    const last = stages.at(-1)!;
+    const labels = labelInstruction(
+      o.labels ?? {},
+      escape,
+      bodies.get(last.index)!.at(-1)?.endLine ?? last.from.line,
+    );
+    if (labels) bodies.get(last.index)!.push(labels);
     // Step numbers are fixed before anything runs, since independent stages run at once.
     // ARG makes no step of its own.
     const counted = (s: Stage) => bodies.get(s.index)!.filter((i) => i.kind !== 'ARG').length;
@@ -198,6 +210,26 @@ export async function buildImage(store: Store, runtime: Runtime, o: BuildOptions
       );
     }
   }
+}
+
+/**
+ * `LABEL 'k'='v' …` for labels given outside the Dockerfile. Each word is single-quoted, so
+ * nothing in it is expanded (a `$` stays a `$`); a quote in it is escaped outside the quotes.
+ */
+function labelInstruction(
+  labels: Record<string, string>,
+  escape: string,
+  line: number,
+): Instruction | undefined {
+  const keys = Object.keys(labels).sort();
+  if (keys.length === 0) return undefined;
+  const word = (text: string) => `'${text.replaceAll("'", `'${escape}''`)}'`;
+  return {
+    kind: 'LABEL',
+    line,
+    endLine: line,
+    pairs: keys.map((key) => ({ key: word(key), value: word(labels[key]!) })),
+  };
 }
 
 /**

@@ -1,11 +1,46 @@
-/** A small argument parser: Docker-style long and short flags, `--x=v`, `-abc`, and `--`. */
+/**
+ * A small argument parser: Docker-style long and short flags, `--x=v`, `-abc`, and `--`. It
+ * reads a verb's CommandSpec, the same table `--help` and the README's command list are
+ * rendered from (commands.ts), so what is accepted and what is documented cannot differ.
+ */
 import fs from 'node:fs';
 import { InvalidArgument } from '../util/errors.js';
 
-export interface FlagSpec {
+interface FlagBase {
   name: string;
   short?: string;
-  kind: 'boolean' | 'string' | 'list';
+  /** A few words for `--help`. */
+  help: string;
+  /** Accepted but not listed: an alias such as `--net` for `--network`. */
+  hidden?: boolean;
+}
+
+/** A flag: a switch, or one that takes a value (`list`: each use adds one). */
+export type FlagSpec =
+  | (FlagBase & { kind: 'boolean' })
+  | (FlagBase & {
+      kind: 'string' | 'list';
+      /** Its value in `--help`: `N`, `FILE`, `KEY=VALUE`, `json|table`. */
+      value: string;
+    });
+
+/** One verb or sub-verb (`build`, `network create`): what it takes and what it is for. */
+export interface CommandSpec {
+  /** The words that name it: `build`, `network create`. */
+  name: string;
+  /** What follows the name in `--help` and in usage errors: `[OPTIONS] CONTEXT|-`. */
+  synopsis: string;
+  /** One line for the overview. */
+  summary: string;
+  /** More, for its own `--help` only: lines of at most 100 characters. */
+  details?: string;
+  flags: readonly FlagSpec[];
+  /** The first positional ends the flags: in `run IMAGE CMD -x`, -x is CMD's. */
+  stopAtPositional?: boolean;
+  /** Other names of its last word (`network list` for `network ls`). */
+  aliases?: readonly string[];
+  /** Run by skiff itself (conmon's `container cleanup`), not listed. */
+  hidden?: boolean;
 }
 
 export interface Parsed {
@@ -13,11 +48,30 @@ export interface Parsed {
   positionals: string[];
 }
 
-export function parseArgs(
+export function parseArgs(argv: string[], command: CommandSpec): Parsed {
+  return parseFlags(argv, command.flags, command.name, command.stopAtPositional === true);
+}
+
+/**
+ * Whether `argv` asks for `command`'s help: `--help` (or `-h`, unless the verb has its own)
+ * where a flag may stand. Anything the parser would refuse is left for the verb to report.
+ */
+export function asksForHelp(argv: string[], command: CommandSpec): boolean {
+  const help: FlagSpec = { name: 'help', kind: 'boolean', help: 'this help' };
+  if (!command.flags.some((f) => f.short === 'h')) help.short = 'h';
+  try {
+    const p = parseFlags(argv, [...command.flags, help], command.name, command.stopAtPositional === true);
+    return p.flags.get('help') === true;
+  } catch {
+    return false;
+  }
+}
+
+function parseFlags(
   argv: string[],
-  specs: FlagSpec[],
+  specs: readonly FlagSpec[],
   command: string,
-  options: { stopAtPositional?: boolean } = {},
+  stopAtPositional: boolean,
 ): Parsed {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
@@ -69,7 +123,7 @@ export function parseArgs(
       }
       continue;
     }
-    if (options.stopAtPositional) {
+    if (stopAtPositional) {
       // `run IMAGE CMD -x`: everything after the image belongs to the command.
       positionals.push(...argv.slice(i));
       break;
@@ -93,17 +147,41 @@ export function list(parsed: Parsed, name: string): string[] {
   return Array.isArray(v) ? v : [];
 }
 
-export function needArgs(parsed: Parsed, command: string, min: number, max: number, usage: string): void {
+/**
+ * `--format`: one of `choices`, or undefined when not given (the first choice names the
+ * default output, so it can also be asked for). Anything else is a usage error naming it:
+ * skiff takes no Go templates (`{{.ID}}`), and printing the default output for one would
+ * hand a script something it did not ask for.
+ */
+export function formatFlag<T extends string>(
+  parsed: Parsed,
+  command: string,
+  choices: readonly T[],
+): T | undefined {
+  const value = str(parsed, 'format');
+  if (value === undefined || (choices as readonly string[]).includes(value)) return value as T | undefined;
+  throw new InvalidArgument(
+    `${command}: unknown --format \`${value}\` (${choices.join(' or ')}; Go templates are not supported)`,
+    { code: 'USAGE' },
+  );
+}
+
+/** A usage error unless `min`..`max` positionals were given; it shows the command's synopsis. */
+export function needArgs(parsed: Parsed, command: CommandSpec, min: number, max: number): void {
   const n = parsed.positionals.length;
   if (n < min || n > max) {
     const want = min === max ? `exactly ${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    const last = min === max || max === Infinity ? min : max;
     throw new InvalidArgument(
-      `"skiff ${command}" requires ${want} argument${max === 1 ? '' : 's'}; usage: skiff ${command} ${usage}`,
-      {
-        code: 'USAGE',
-      },
+      `"skiff ${command.name}" requires ${want} argument${last === 1 ? '' : 's'}; usage: ${usageLine(command)}`,
+      { code: 'USAGE' },
     );
   }
+}
+
+/** `skiff build [OPTIONS] CONTEXT|-` */
+export function usageLine(command: CommandSpec): string {
+  return `skiff ${command.name}${command.synopsis === '' ? '' : ` ${command.synopsis}`}`;
 }
 
 /**

@@ -1,113 +1,33 @@
 /** `skiff build`: a Dockerfile and its context become an image; output like `docker build`'s. */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { tarArchive } from '../build/add-source.js';
-import type { Engine } from '../engine.js';
-import type { BuildEvent } from '../build/execute.js';
+import type { BuildEvent, BuildStreamOptions, Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
-import { programPath } from '../util/programs.js';
 import { bool, list, needArgs, parseArgs, str } from './args.js';
 import { TtyProgress } from './build-progress.js';
+import { BUILD } from './image-flags.js';
 import type { Output } from './output.js';
 
 export async function buildCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'tag', short: 't', kind: 'list' },
-      { name: 'file', short: 'f', kind: 'string' },
-      { name: 'build-arg', kind: 'list' },
-      { name: 'target', kind: 'string' },
-      { name: 'no-cache', kind: 'boolean' },
-      { name: 'no-cache-filter', kind: 'list' },
-      { name: 'pull', kind: 'boolean' },
-      { name: 'secret', kind: 'list' },
-      { name: 'ssh', kind: 'list' },
-      { name: 'network', kind: 'string' },
-      { name: 'progress', kind: 'string' },
-      { name: 'explain-cache', kind: 'boolean' },
-      { name: 'quiet', short: 'q', kind: 'boolean' },
-    ],
-    'build',
-  );
-  needArgs(
-    p,
-    'build',
-    1,
-    1,
-    '[-t NAME[:TAG]] [-f Dockerfile|-] [--build-arg K=V] [--target STAGE] [--no-cache] [--no-cache-filter STAGE] [--pull] CONTEXT',
-  );
+  const p = parseArgs(argv, BUILD);
+  needArgs(p, BUILD, 1, 1);
   if (p.positionals[0] === '-' && str(p, 'file') === '-') {
     throw new InvalidArgument('build: stdin cannot be both the context and the Dockerfile (-f -)');
   }
-  const stdin = p.positionals[0] === '-' ? await contextFromStdin() : undefined;
-  try {
-    return await build(engine, p, out, stdin);
-  } finally {
-    if (stdin) fs.rmSync(stdin.dir, { recursive: true, force: true });
-  }
+  return build(engine, p, out);
 }
 
-/**
- * `skiff build - < x`, as `docker build -` reads it: a tar archive (plain or compressed) is
- * the context, anything else is the Dockerfile, with an empty context.
- */
-async function contextFromStdin(): Promise<{ dir: string; context: string; dockerfile?: string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-context-'));
-  try {
-    const input = path.join(dir, 'stdin');
-    fs.writeFileSync(input, fs.readFileSync(0));
-    const context = path.join(dir, 'context');
-    fs.mkdirSync(context);
-    if ((await tarArchive(input)) === undefined) {
-      return { dir, context, dockerfile: fs.readFileSync(input, 'utf8') };
-    }
-    // GNU tar skips members whose names climb out with `..` and strips leading slashes.
-    const r = spawnSync(programPath('tar'), ['-x', '-f', input, '-C', context, '--no-same-owner'], {
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) {
-      throw new InvalidArgument(
-        `build: the context on stdin: ${r.stderr.trim().split('\n').pop() ?? `tar exited ${r.status}`}`,
-      );
-    }
-    return { dir, context };
-  } catch (err) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-}
-
-async function build(
-  engine: Engine,
-  p: ReturnType<typeof parseArgs>,
-  out: Output,
-  stdin: { context: string; dockerfile?: string } | undefined,
-): Promise<number> {
-  const context = stdin?.context ?? p.positionals[0]!;
+async function build(engine: Engine, p: ReturnType<typeof parseArgs>, out: Output): Promise<number> {
+  const context = p.positionals[0]!;
+  // `-`: stdin is the context archive (-f a path in it) or the Dockerfile; Engine tells which.
+  const fromStdin = context === '-';
   const fileFlag = str(p, 'file');
-  // The Dockerfile: what stdin gave, or -f (`-`: stdin; inside a context from stdin, a path
-  // in it), or the context's own.
-  const dockerfilePath =
-    stdin?.dockerfile !== undefined
-      ? undefined
-      : stdin !== undefined
-        ? path.join(context, fileFlag ?? 'Dockerfile')
-        : (fileFlag ?? path.join(context, 'Dockerfile'));
-  if (
-    stdin !== undefined &&
-    dockerfilePath !== undefined &&
-    fs.lstatSync(dockerfilePath, { throwIfNoEntry: false })?.isSymbolicLink()
-  ) {
-    throw new InvalidArgument(
-      `build: the context on stdin: its Dockerfile \`${fileFlag ?? 'Dockerfile'}\` is a symlink`,
-    );
-  }
-  const dockerfile =
-    stdin?.dockerfile ??
-    (dockerfilePath === '-' ? fs.readFileSync(0, 'utf8') : readDockerfile(dockerfilePath!));
+  const dockerfilePath = fileFlag ?? path.join(context, 'Dockerfile');
+  const dockerfile = fromStdin
+    ? undefined
+    : dockerfilePath === '-'
+      ? fs.readFileSync(0, 'utf8')
+      : readDockerfile(dockerfilePath);
   const network = str(p, 'network');
   if (network !== undefined && !['bridge', 'default', 'none', 'host'].includes(network)) {
     throw new InvalidArgument(`build: invalid --network \`${network}\` (bridge, none or host)`);
@@ -128,26 +48,30 @@ async function build(
       : tty
         ? (e: BuildEvent) => tty.onEvent(e)
         : (e: BuildEvent) => out.stdout(classicLine(e, explain));
-  const id = await engine
-    .build({
-      context,
-      dockerfile,
-      dockerfileName:
-        dockerfilePath === undefined || dockerfilePath === '-' ? 'Dockerfile' : path.basename(dockerfilePath),
-      tags: list(p, 'tag'),
-      buildArgs: buildArgs(list(p, 'build-arg')),
-      target: str(p, 'target'),
-      noCache: bool(p, 'no-cache'),
-      noCacheFilter: list(p, 'no-cache-filter').flatMap((v) => v.split(',')),
-      pull: bool(p, 'pull'),
-      secrets: secrets(list(p, 'secret')),
-      ssh: sshSockets(list(p, 'ssh')),
-      network:
-        network === 'none' || network === 'host' ? network : network === undefined ? undefined : 'bridge',
-      output: quiet || progress === 'json' ? undefined : (tty?.output ?? process.stdout),
-      onEvent,
-    })
-    .finally(() => tty?.close());
+  const options: BuildStreamOptions = {
+    tags: list(p, 'tag'),
+    buildArgs: buildArgs(list(p, 'build-arg')),
+    target: str(p, 'target'),
+    noCache: bool(p, 'no-cache'),
+    noCacheFilter: list(p, 'no-cache-filter').flatMap((v) => v.split(',')),
+    pull: bool(p, 'pull'),
+    secrets: secrets(list(p, 'secret')),
+    ssh: sshSockets(list(p, 'ssh')),
+    network:
+      network === 'none' || network === 'host' ? network : network === undefined ? undefined : 'bridge',
+    output: quiet || progress === 'json' ? undefined : (tty?.output ?? process.stdout),
+    onEvent,
+  };
+  const id = await (
+    dockerfile === undefined
+      ? engine.buildStream(process.stdin, { ...options, dockerfilePath: fileFlag })
+      : engine.build({
+          ...options,
+          context,
+          dockerfile,
+          dockerfileName: dockerfilePath === '-' ? 'Dockerfile' : path.basename(dockerfilePath),
+        })
+  ).finally(() => tty?.close());
   if (quiet) out.stdout(`${id}\n`);
   else if (progress !== 'json') {
     out.stdout(

@@ -5,7 +5,7 @@
  * classic `docker build`) is for logs; json for programs.
  */
 import { Writable } from 'node:stream';
-import type { BuildEvent } from '../build/execute.js';
+import type { BuildEvent } from '../engine.js';
 
 const DIM = '\x1b[2m';
 const BLUE = '\x1b[34m';

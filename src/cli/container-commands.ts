@@ -1,49 +1,35 @@
 /** The container verbs: run, create, start, ps, logs, exec, stop, kill, restart, rm, wait, prune. */
-import type { CreateOptions, Engine } from '../engine.js';
+import type { CreateOptions, Engine, RunStreams } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
-import { bool, envOption, list, needArgs, parseArgs, str, type FlagSpec, type Parsed } from './args.js';
+import {
+  bool,
+  envOption,
+  formatFlag,
+  list,
+  needArgs,
+  parseArgs,
+  str,
+  type CommandSpec,
+  type Parsed,
+} from './args.js';
+import {
+  CONTAINER_PRUNE,
+  CREATE,
+  EXEC,
+  KILL,
+  LOGS,
+  PS,
+  RESTART,
+  RM,
+  RUN,
+  START,
+  STOP,
+  WAIT,
+} from './container-flags.js';
+import { subcommandNames } from './commands.js';
 import { table } from './table.js';
 import type { Output } from './output.js';
-
-const CREATE_FLAGS: FlagSpec[] = [
-  { name: 'name', kind: 'string' },
-  { name: 'env', short: 'e', kind: 'list' },
-  { name: 'env-file', kind: 'list' },
-  { name: 'workdir', short: 'w', kind: 'string' },
-  { name: 'user', short: 'u', kind: 'string' },
-  { name: 'publish', short: 'p', kind: 'list' },
-  { name: 'volume', short: 'v', kind: 'list' },
-  { name: 'tmpfs', kind: 'list' },
-  { name: 'network', kind: 'string' },
-  { name: 'net', kind: 'string' },
-  { name: 'network-alias', kind: 'list' },
-  { name: 'hostname', short: 'h', kind: 'string' },
-  { name: 'entrypoint', kind: 'string' },
-  { name: 'read-only', kind: 'boolean' },
-  { name: 'privileged', kind: 'boolean' },
-  { name: 'cap-add', kind: 'list' },
-  { name: 'cap-drop', kind: 'list' },
-  { name: 'memory', short: 'm', kind: 'string' },
-  { name: 'cpus', kind: 'string' },
-  { name: 'pids-limit', kind: 'string' },
-  { name: 'ulimit', kind: 'list' },
-  { name: 'restart', kind: 'string' },
-  { name: 'runtime', kind: 'string' },
-  { name: 'stop-signal', kind: 'string' },
-  { name: 'stop-timeout', kind: 'string' },
-  { name: 'label', short: 'l', kind: 'list' },
-  { name: 'interactive', short: 'i', kind: 'boolean' },
-  { name: 'tty', short: 't', kind: 'boolean' },
-  { name: 'rm', kind: 'boolean' },
-  { name: 'health-cmd', kind: 'string' },
-  { name: 'health-interval', kind: 'string' },
-  { name: 'health-timeout', kind: 'string' },
-  { name: 'health-retries', kind: 'string' },
-  { name: 'health-start-period', kind: 'string' },
-  { name: 'no-healthcheck', kind: 'boolean' },
-  { name: 'storage-opt', kind: 'list' },
-];
 
 function createOptions(p: Parsed): CreateOptions {
   const [image, ...command] = p.positionals as [string, ...string[]];
@@ -116,10 +102,8 @@ function integer(value: string, flag: string): number {
 }
 
 export async function runCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [...CREATE_FLAGS, { name: 'detach', short: 'd', kind: 'boolean' }], 'run', {
-    stopAtPositional: true,
-  });
-  needArgs(p, 'run', 1, Infinity, '[OPTIONS] IMAGE [COMMAND] [ARG...]');
+  const p = parseArgs(argv, RUN);
+  needArgs(p, RUN, 1, Infinity);
   const options = createOptions(p);
   if (bool(p, 'detach') && options.rm && options.restart && options.restart !== 'no') {
     throw new InvalidArgument('run: --rm and --restart cannot be used together');
@@ -133,46 +117,59 @@ export async function runCommand(engine: Engine, argv: string[], out: Output): P
 
 /** A foreground run: this terminal's streams, raw and sized when the container has a tty. */
 async function runAttached(engine: Engine, options: CreateOptions, out: Output): Promise<number> {
-  const tty = options.tty === true;
-  let resize: (() => void) | undefined;
   const { exitCode } = await engine.run(options, {
-    streams: {
-      stdout: process.stdout,
-      stderr: process.stderr,
-      stdin: options.interactive ? process.stdin : undefined,
-      tty,
-      onAttached: (attached) => {
-        if (tty && process.stdout.isTTY) {
-          resize = () => attached.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
-          resize();
-          process.stdout.on('resize', resize);
-        }
-        if (tty && process.stdin.isTTY && options.interactive) process.stdin.setRawMode(true);
-      },
-      onDetached: () => {
-        if (resize) process.stdout.off('resize', resize);
-        if (options.interactive) {
-          if (tty && process.stdin.isTTY) process.stdin.setRawMode(false);
-          process.stdin.pause();
-        }
-      },
-    },
+    streams: terminalStreams(options.tty === true, options.interactive === true),
     onRemoveError: (err) => out.stderr(`${err.message}\n`),
   });
   return exitCode!;
 }
 
+/** This process's streams for a container: raw and sized when it has a tty, stdin when interactive. */
+function terminalStreams(tty: boolean, interactive: boolean): RunStreams {
+  let resize: (() => void) | undefined;
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: interactive ? process.stdin : undefined,
+    tty,
+    onAttached: (attached) => {
+      if (tty && process.stdout.isTTY) {
+        resize = () => attached.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+        resize();
+        process.stdout.on('resize', resize);
+      }
+      if (tty && process.stdin.isTTY && interactive) process.stdin.setRawMode(true);
+    },
+    onDetached: () => {
+      if (resize) process.stdout.off('resize', resize);
+      if (interactive) {
+        if (tty && process.stdin.isTTY) process.stdin.setRawMode(false);
+        process.stdin.pause();
+      }
+    },
+  };
+}
+
 export function createCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(argv, CREATE_FLAGS, 'create', { stopAtPositional: true });
-  needArgs(p, 'create', 1, Infinity, '[OPTIONS] IMAGE [COMMAND] [ARG...]');
+  const p = parseArgs(argv, CREATE);
+  needArgs(p, CREATE, 1, Infinity);
   const row = engine.createContainer(createOptions(p));
   out.stdout(`${row.id}\n`);
   return 0;
 }
 
 export async function startCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'attach', short: 'a', kind: 'boolean' }], 'start');
-  needArgs(p, 'start', 1, Infinity, 'CONTAINER [CONTAINER...]');
+  const p = parseArgs(argv, START);
+  needArgs(p, START, 1, Infinity);
+  const attach = bool(p, 'attach');
+  if (bool(p, 'interactive') && !attach)
+    throw new InvalidArgument('start: -i needs -a (attach)', { code: 'USAGE' });
+  if (attach) {
+    // As docker: one terminal can follow one container's streams.
+    if (p.positionals.length > 1)
+      throw new InvalidArgument('start: -a takes one container, not several', { code: 'USAGE' });
+    return startAttached(engine, p.positionals[0]!, bool(p, 'interactive'));
+  }
   for (const name of p.positionals) {
     await engine.startContainer(name);
     out.stdout(`${name}\n`);
@@ -180,20 +177,24 @@ export async function startCommand(engine: Engine, argv: string[], out: Output):
   return 0;
 }
 
+/**
+ * `start -a`: the container's output on this terminal until it exits, and its exit status;
+ * with `-i`, this terminal's input too when it was created with -i (as docker, a container
+ * made without an open stdin gets none). One that cannot start stays, as `start` leaves it.
+ */
+async function startAttached(engine: Engine, name: string, interactive: boolean): Promise<number> {
+  const { tty, interactive: openStdin } = engine.container(name).options;
+  const streams = terminalStreams(tty === true, interactive && openStdin === true);
+  const { exited } = await engine.startContainerAttached(name, streams, { keepOnFailure: true });
+  return exited;
+}
+
 export function psCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'all', short: 'a', kind: 'boolean' },
-      { name: 'quiet', short: 'q', kind: 'boolean' },
-      { name: 'format', kind: 'string' },
-      { name: 'no-trunc', kind: 'boolean' },
-    ],
-    'ps',
-  );
-  needArgs(p, 'ps', 0, 0, '[-a] [-q] [--format json]');
+  const p = parseArgs(argv, PS);
+  needArgs(p, PS, 0, 0);
+  const format = formatFlag(p, 'ps', ['table', 'json']);
   const rows = engine.containers({ all: bool(p, 'all') });
-  if (str(p, 'format') === 'json') {
+  if (format === 'json') {
     out.stdout(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
@@ -204,7 +205,7 @@ export function psCommand(engine: Engine, argv: string[], out: Output): number {
   }
   const status = (r: (typeof rows)[number]) =>
     r.state === 'running'
-      ? `Up ${timeAgo(r.started ?? undefined).replace(/ ago$/, '')}${r.health ? ` (${r.health === 'starting' ? 'health: starting' : r.health})` : ''}`
+      ? `Up ${timeAgo(r.started ?? undefined).replace(/ ago$/, '')}${r.paused ? ' (Paused)' : ''}${r.health ? ` (${r.health === 'starting' ? 'health: starting' : r.health})` : ''}`
       : r.state === 'exited'
         ? `Exited (${r.exitCode ?? 0}) ${timeAgo(r.finished ?? undefined)}`
         : 'Created';
@@ -230,16 +231,8 @@ export function psCommand(engine: Engine, argv: string[], out: Output): number {
 }
 
 export async function logsCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'follow', short: 'f', kind: 'boolean' },
-      { name: 'tail', short: 'n', kind: 'string' },
-      { name: 'timestamps', short: 't', kind: 'boolean' },
-    ],
-    'logs',
-  );
-  needArgs(p, 'logs', 1, 1, '[-f] [--tail N] CONTAINER');
+  const p = parseArgs(argv, LOGS);
+  needArgs(p, LOGS, 1, 1);
   const tailFlag = str(p, 'tail');
   const tail = tailFlag === undefined || tailFlag === 'all' ? undefined : integer(tailFlag, 'tail');
   for await (const line of engine.logs(p.positionals[0]!, { follow: bool(p, 'follow'), tail })) {
@@ -251,20 +244,8 @@ export async function logsCommand(engine: Engine, argv: string[], out: Output): 
 }
 
 export async function execCommand(engine: Engine, argv: string[]): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'interactive', short: 'i', kind: 'boolean' },
-      { name: 'tty', short: 't', kind: 'boolean' },
-      { name: 'env', short: 'e', kind: 'list' },
-      { name: 'user', short: 'u', kind: 'string' },
-      { name: 'workdir', short: 'w', kind: 'string' },
-      { name: 'detach', short: 'd', kind: 'boolean' },
-    ],
-    'exec',
-    { stopAtPositional: true },
-  );
-  needArgs(p, 'exec', 2, Infinity, '[OPTIONS] CONTAINER COMMAND [ARG...]');
+  const p = parseArgs(argv, EXEC);
+  needArgs(p, EXEC, 2, Infinity);
   const [name, ...command] = p.positionals as [string, ...string[]];
   return engine.exec(name, command, {
     tty: bool(p, 'tty') && process.stdin.isTTY === true,
@@ -274,18 +255,26 @@ export async function execCommand(engine: Engine, argv: string[]): Promise<numbe
   });
 }
 
-export async function stopCommand(
+export function stopCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  return stopOrRestart(engine, argv, out, STOP);
+}
+
+export function restartCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  return stopOrRestart(engine, argv, out, RESTART);
+}
+
+async function stopOrRestart(
   engine: Engine,
   argv: string[],
   out: Output,
-  verb = 'stop',
+  verb: CommandSpec,
 ): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'time', short: 't', kind: 'string' }], verb);
-  needArgs(p, verb, 1, Infinity, '[-t SECONDS] CONTAINER [CONTAINER...]');
+  const p = parseArgs(argv, verb);
+  needArgs(p, verb, 1, Infinity);
   const time = str(p, 'time');
   for (const name of p.positionals) {
     const seconds = time === undefined ? undefined : integer(time, 'time');
-    if (verb === 'restart') await engine.restart(name, seconds);
+    if (verb === RESTART) await engine.restart(name, seconds);
     else await engine.stop(name, seconds);
     out.stdout(`${name}\n`);
   }
@@ -293,8 +282,8 @@ export async function stopCommand(
 }
 
 export function killCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(argv, [{ name: 'signal', short: 's', kind: 'string' }], 'kill');
-  needArgs(p, 'kill', 1, Infinity, '[-s SIGNAL] CONTAINER [CONTAINER...]');
+  const p = parseArgs(argv, KILL);
+  needArgs(p, KILL, 1, Infinity);
   for (const name of p.positionals) {
     engine.kill(name, str(p, 'signal') ?? 'KILL');
     out.stdout(`${name}\n`);
@@ -303,15 +292,8 @@ export function killCommand(engine: Engine, argv: string[], out: Output): number
 }
 
 export async function rmCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'force', short: 'f', kind: 'boolean' },
-      { name: 'volumes', short: 'v', kind: 'boolean' },
-    ],
-    'rm',
-  );
-  needArgs(p, 'rm', 1, Infinity, '[-f] CONTAINER [CONTAINER...]');
+  const p = parseArgs(argv, RM);
+  needArgs(p, RM, 1, Infinity);
   for (const name of p.positionals) {
     await engine.removeContainer(name, { force: bool(p, 'force') });
     out.stdout(`${name}\n`);
@@ -320,8 +302,8 @@ export async function rmCommand(engine: Engine, argv: string[], out: Output): Pr
 }
 
 export async function waitCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [], 'wait');
-  needArgs(p, 'wait', 1, Infinity, 'CONTAINER [CONTAINER...]');
+  const p = parseArgs(argv, WAIT);
+  needArgs(p, WAIT, 1, Infinity);
   for (const name of p.positionals) out.stdout(`${await engine.wait(name)}\n`);
   return 0;
 }
@@ -339,10 +321,16 @@ export async function containerCommand(engine: Engine, argv: string[], out: Outp
     return 0;
   }
   if (verb === 'prune') {
-    const removed = await engine.pruneContainers();
-    for (const id of removed) out.stdout(`${id}\n`);
-    out.stdout(`Deleted ${removed.length} containers\n`);
+    needArgs(parseArgs(rest, CONTAINER_PRUNE), CONTAINER_PRUNE, 0, 0);
+    const { deleted } = await engine.pruneContainers();
+    for (const id of deleted) out.stdout(`${id}\n`);
+    out.stdout(`Deleted ${deleted.length} containers\n`);
     return 0;
   }
-  throw new InvalidArgument(`container: unknown command \`${verb ?? ''}\` (prune)`, { code: 'USAGE' });
+  throw new InvalidArgument(
+    `container: unknown command \`${verb ?? ''}\` (${subcommandNames('container')})`,
+    {
+      code: 'USAGE',
+    },
+  );
 }

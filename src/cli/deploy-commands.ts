@@ -1,45 +1,29 @@
 /** `skiff deploy|releases|diff|rollback|services|down` and `skiff service rm`. */
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Engine } from '../engine.js';
-import type { ServiceSpec } from '../deploy/releases.js';
-import { diffReleases } from '../deploy/release-diff.js';
-import { findProjectFile, portOf, PROJECT_FILES, readProject, type Project } from '../deploy/project.js';
-import { deployProject as deployAll, downProject } from '../deploy/project-deploy.js';
-import { serviceStatus } from '../deploy/service-status.js';
-import { InvalidArgument, NotFound } from '../util/errors.js';
-import { namesRegistry } from '../oci/reference.js';
+import { findProjectFile, PROJECT_FILES, type Engine, type ServiceSpec } from '../engine.js';
+import { parseDuration } from '../util/duration.js';
+import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
-import { parseDuration } from '../runtime/health.js';
-import { bool, envOption, list, needArgs, parseArgs, str } from './args.js';
+import { parsePortMapping } from '../util/port-mapping.js';
+import { bool, envOption, formatFlag, list, needArgs, parseArgs, str } from './args.js';
+import { subcommandNames } from './commands.js';
+import { DEPLOY, DIFF, DOWN, RELEASES, ROLLBACK, SERVICE_RM, SERVICES } from './deploy-flags.js';
 import type { Output } from './output.js';
 import { table } from './table.js';
 
-const DEPLOY_FLAGS = [
-  { name: 'replicas', kind: 'string' },
-  { name: 'port', kind: 'string' },
-  { name: 'health', kind: 'string' },
-  { name: 'health-timeout', kind: 'string' },
-  { name: 'drain', kind: 'string' },
-  { name: 'env', short: 'e', kind: 'list' },
-  { name: 'env-file', kind: 'list' },
-  { name: 'network', kind: 'string' },
-  { name: 'volume', short: 'v', kind: 'list' },
-  { name: 'message', short: 'm', kind: 'string' },
-  { name: 'stop-timeout', kind: 'string' },
-  { name: 'file', short: 'f', kind: 'string' },
-] as const;
-
 export async function deployCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [...DEPLOY_FLAGS], 'deploy', { stopAtPositional: false });
-  if (p.positionals.length === 0) return deployProject(engine, str(p, 'file'), str(p, 'message'), out);
-  needArgs(
-    p,
-    'deploy',
-    2,
-    Infinity,
-    'SERVICE IMAGE [COMMAND...] [--replicas N] [--port [IP:]PORT[:CONTAINER_PORT]] [--health PATH]',
-  );
+  const p = parseArgs(argv, DEPLOY);
+  if (p.positionals.length === 0) {
+    const started = Date.now();
+    await engine.deployProject(projectFile(str(p, 'file'), 'deploy'), {
+      message: str(p, 'message'),
+      progress: (line) => out.stdout(`${seconds(started)} ${line}\n`),
+      say: (line) => out.stdout(`${line}\n`),
+      stopTimeout: stopTimeout(str(p, 'stop-timeout')),
+      keepWarmMs: keepWarm(str(p, 'keep-warm')),
+    });
+    return 0;
+  }
+  needArgs(p, DEPLOY, 2, Infinity);
   const [service, image, ...command] = p.positionals as [string, string, ...string[]];
   const spec: ServiceSpec = {
     image,
@@ -54,75 +38,32 @@ export async function deployCommand(engine: Engine, argv: string[], out: Output)
     volumes: list(p, 'volume'),
   };
   const started = Date.now();
-  const deployer = engine.deployer({
+  const release = await engine.deployService(service, spec, {
+    message: str(p, 'message'),
     progress: (line) => out.stdout(`${seconds(started)} ${line}\n`),
+    say: (line) => out.stdout(`${line}\n`),
     stopTimeout: stopTimeout(str(p, 'stop-timeout')),
+    keepWarmMs: keepWarm(str(p, 'keep-warm')),
   });
-  await ensureImage(engine, spec.image, out);
-  const release = await deployer.deploy(service, spec, { message: str(p, 'message') });
   out.stdout(
     `${service}: release ${release.number} live (${spec.image}, ${spec.replicas} replica${spec.replicas === 1 ? '' : 's'})\n`,
   );
   return 0;
 }
 
-/** `skiff deploy [-f FILE]`: every service of the project file, dependencies first. */
-async function deployProject(
-  engine: Engine,
-  file: string | undefined,
-  message: string | undefined,
-  out: Output,
-): Promise<number> {
-  const project = await projectOf(file, 'deploy');
-  const started = Date.now();
-  const say = (line: string) => out.stdout(`${line}\n`);
-  const deployer = engine.deployer({ progress: (line) => out.stdout(`${seconds(started)} ${line}\n`) });
-  await deployAll(
-    project,
-    {
-      deployer,
-      runtime: engine.runtime,
-      say,
-      ensureImage: (image) => ensureImage(engine, image, out),
-      build: async (b, image, service) => {
-        say(`${service}: building ${image} from ${b.context}`);
-        const id = await engine.build({
-          context: b.context,
-          dockerfile: readDockerfile(b.dockerfile, service),
-          dockerfileName: path.basename(b.dockerfile),
-          tags: [image],
-          buildArgs: b.args,
-          target: b.target,
-        });
-        say(`${service}: built ${image} (${id.slice(7, 19)})`);
-      },
-    },
-    { message },
-  );
-  return 0;
-}
-
 /** `skiff down [-f FILE] [--volumes]`: the project's services, its networks, and with --volumes its volumes. */
 export async function downCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'file', short: 'f', kind: 'string' },
-      { name: 'volumes', short: 'v', kind: 'boolean' },
-    ],
-    'down',
-  );
-  needArgs(p, 'down', 0, 0, '[-f FILE] [--volumes]');
-  const project = await projectOf(str(p, 'file'), 'down');
-  await downProject(
-    project,
-    { deployer: engine.deployer(), runtime: engine.runtime, say: (line) => out.stdout(`${line}\n`) },
-    { volumes: bool(p, 'volumes') },
-  );
+  const p = parseArgs(argv, DOWN);
+  needArgs(p, DOWN, 0, 0);
+  await engine.downProject(projectFile(str(p, 'file'), 'down'), {
+    volumes: bool(p, 'volumes'),
+    say: (line) => out.stdout(`${line}\n`),
+  });
   return 0;
 }
 
-async function projectOf(file: string | undefined, verb: string): Promise<Project> {
+/** The project file given with -f, or the one in this directory. */
+function projectFile(file: string | undefined, verb: string): string {
   const chosen = file ?? findProjectFile(process.cwd());
   if (!chosen) {
     throw new InvalidArgument(
@@ -130,36 +71,18 @@ async function projectOf(file: string | undefined, verb: string): Promise<Projec
       { code: 'USAGE' },
     );
   }
-  if (!fs.existsSync(chosen)) throw new InvalidArgument(`${verb}: project file \`${chosen}\` does not exist`);
-  return readProject(chosen);
-}
-
-function readDockerfile(file: string, service: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new InvalidArgument(
-      `build \`${service}\`: cannot read Dockerfile \`${file}\`: ${(err as NodeJS.ErrnoException).code ?? err}`,
-      { cause: err },
-    );
-  }
+  return chosen;
 }
 
 export async function rollbackCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'to', kind: 'string' },
-      { name: 'stop-timeout', kind: 'string' },
-    ],
-    'rollback',
-  );
-  needArgs(p, 'rollback', 1, 1, 'SERVICE [--to RELEASE]');
+  const p = parseArgs(argv, ROLLBACK);
+  needArgs(p, ROLLBACK, 1, 1);
   const to = str(p, 'to');
   const started = Date.now();
   const deployer = engine.deployer({
     progress: (line) => out.stdout(`${seconds(started)} ${line}\n`),
     stopTimeout: stopTimeout(str(p, 'stop-timeout')),
+    keepWarmMs: keepWarm(str(p, 'keep-warm')),
   });
   const release = await deployer.rollback(p.positionals[0]!, {
     to: to === undefined ? undefined : releaseNumber(to),
@@ -169,16 +92,17 @@ export async function rollbackCommand(engine: Engine, argv: string[], out: Outpu
 }
 
 export function releasesCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(argv, [{ name: 'format', kind: 'string' }], 'releases');
-  needArgs(p, 'releases', 1, 1, 'SERVICE [--format json]');
+  const p = parseArgs(argv, RELEASES);
+  needArgs(p, RELEASES, 1, 1);
+  const format = formatFlag(p, 'releases', ['text', 'json']);
   const history = engine.deployer().releases.history(p.positionals[0]!);
-  if (str(p, 'format') === 'json') {
+  if (format === 'json') {
     out.stdout(`${JSON.stringify(history, null, 2)}\n`);
     return 0;
   }
   // Like `git log`: newest first, one paragraph per release.
   for (const r of history) {
-    out.stdout(`release ${r.number}${r.status === 'live' ? ' (live)' : ` (${r.status})`}\n`);
+    out.stdout(`release ${r.number} (${releaseState(r)})\n`);
     out.stdout(`Image:  ${r.imageName} ${r.imageId}\n`);
     out.stdout(`Author: ${r.author}\n`);
     out.stdout(`Date:   ${new Date(r.created).toUTCString()} (${timeAgo(r.created)})\n\n`);
@@ -187,17 +111,21 @@ export function releasesCommand(engine: Engine, argv: string[], out: Output): nu
   return 0;
 }
 
-export function diffCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(argv, [{ name: 'format', kind: 'string' }], 'diff');
-  needArgs(p, 'diff', 3, 3, 'SERVICE RELEASE RELEASE');
+/** `live`, `stopped`, …; a warm release says until when, in UTC as the Date line. */
+function releaseState(r: { status: string; warmUntil: string | null }): string {
+  if (r.status !== 'warm' || !r.warmUntil) return r.status;
+  const left = Math.max(0, Math.round((Date.parse(r.warmUntil) - Date.now()) / 1000));
+  const inText = left >= 120 ? `${Math.round(left / 60)} min` : `${left} s`;
+  return `warm: running, drained, until ${new Date(r.warmUntil).toUTCString()}, in ${inText}`;
+}
+
+export async function diffCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
+  const p = parseArgs(argv, DIFF);
+  needArgs(p, DIFF, 3, 3);
+  const format = formatFlag(p, 'diff', ['text', 'json']);
   const [service, a, b] = p.positionals as [string, string, string];
-  const deployer = engine.deployer();
-  const d = diffReleases(
-    engine.store,
-    deployer.releases.find(service, releaseNumber(a)),
-    deployer.releases.find(service, releaseNumber(b)),
-  );
-  if (str(p, 'format') === 'json') {
+  const d = await engine.releaseDiff(service, releaseNumber(a), releaseNumber(b));
+  if (format === 'json') {
     out.stdout(`${JSON.stringify(d, null, 2)}\n`);
     return 0;
   }
@@ -217,11 +145,11 @@ export function diffCommand(engine: Engine, argv: string[], out: Output): number
 }
 
 export async function servicesCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'format', kind: 'string' }], 'services');
-  needArgs(p, 'services', 0, 0, '[--format json]');
-  const deployer = engine.deployer();
-  const status = await serviceStatus(deployer.releases, engine.runtime, deployer.proxy);
-  if (str(p, 'format') === 'json') {
+  const p = parseArgs(argv, SERVICES);
+  needArgs(p, SERVICES, 0, 0);
+  const format = formatFlag(p, 'services', ['table', 'json']);
+  const status = await engine.services();
+  if (format === 'json') {
     out.stdout(`${JSON.stringify(status, null, 2)}\n`);
     return 0;
   }
@@ -244,11 +172,12 @@ export async function servicesCommand(engine: Engine, argv: string[], out: Outpu
 export async function serviceCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb !== 'rm') {
-    throw new InvalidArgument(`service: unknown command \`${verb ?? ''}\` (rm)`, { code: 'USAGE' });
+    throw new InvalidArgument(`service: unknown command \`${verb ?? ''}\` (${subcommandNames('service')})`, {
+      code: 'USAGE',
+    });
   }
-  const p = parseArgs(rest, [{ name: 'force', short: 'f', kind: 'boolean' }], 'service rm');
-  needArgs(p, 'service rm', 1, Infinity, 'SERVICE...');
-  void bool(p, 'force');
+  const p = parseArgs(rest, SERVICE_RM);
+  needArgs(p, SERVICE_RM, 1, Infinity);
   for (const name of p.positionals) {
     await engine.deployer().remove(name);
     out.stdout(`${name}\n`);
@@ -264,29 +193,18 @@ function replicas(text: string): number {
   return n;
 }
 
-/**
- * An image the store lacks is pulled first when its name says from where
- * (`registry.example.com/app:v2`, `127.0.0.1:5000/app:v2`); a bare `app:v2` is never looked
- * for on Docker Hub behind the user's back.
- */
-async function ensureImage(engine: Engine, image: string, out: Output): Promise<void> {
-  try {
-    engine.imageId(image);
-    return;
-  } catch (err) {
-    if (!(err instanceof NotFound)) throw err;
-    if (!namesRegistry(image)) throw err;
-  }
-  out.stdout(`${image}: not in the store, pulling\n`);
-  await engine.pull(image, {});
-}
-
 function stopTimeout(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0)
     throw new InvalidArgument(`invalid --stop-timeout \`${text}\`: whole seconds`);
   return n;
+}
+
+/** `--keep-warm DURATION`: `0` (no unit) or a duration; undefined leaves the default (10 min). */
+function keepWarm(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  return text === '0' ? 0 : parseDuration(text, 'keep-warm');
 }
 
 function releaseNumber(text: string): number {
@@ -299,7 +217,7 @@ function releaseNumber(text: string): number {
 /** `--port [IP:]PUBLIC[:CONTAINER]`: HAProxy listens on IP:PUBLIC, the replicas on CONTAINER. */
 export function parsePort(text: string | undefined): ServiceSpec['port'] {
   if (text === undefined) return undefined;
-  return portOf(
+  return parsePortMapping(
     text,
     () =>
       new InvalidArgument(

@@ -2,25 +2,14 @@
 import type { Engine } from '../engine.js';
 import { asDockerEvent, type SkiffEvent } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
-import { list, needArgs, parseArgs, str } from './args.js';
+import { formatFlag, list, needArgs, parseArgs, str } from './args.js';
 import type { Output } from './output.js';
+import { EVENTS } from './system-flags.js';
 
 export async function eventsCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'since', kind: 'string' },
-      { name: 'until', kind: 'string' },
-      { name: 'filter', short: 'f', kind: 'list' },
-      { name: 'format', kind: 'string' },
-    ],
-    'events',
-  );
-  needArgs(p, 'events', 0, 0, '[--since T] [--until T] [--filter KEY=VALUE]... [--format json]');
-  const format = str(p, 'format');
-  if (format !== undefined && format !== 'json') {
-    throw new InvalidArgument(`events: --format \`${format}\` is not supported (json)`, { code: 'USAGE' });
-  }
+  const p = parseArgs(argv, EVENTS);
+  needArgs(p, EVENTS, 0, 0);
+  const format = formatFlag(p, 'events', ['text', 'json']);
   const filters: Record<string, string[]> = {};
   for (const f of list(p, 'filter')) {
     const eq = f.indexOf('=');

@@ -5,22 +5,15 @@ import { shortId } from '../oci/digest.js';
 import { familiarName, familiarString, parseReference } from '../oci/reference.js';
 import { InvalidArgument, NotFound } from '../util/errors.js';
 import { humanSize, timeAgo } from '../util/format.js';
-import { bool, list, needArgs, parseArgs, str } from './args.js';
-import { LIMIT_FLAGS, LIMIT_USAGE, limitsOf } from './limit-flags.js';
+import { bool, formatFlag, list, needArgs, parseArgs, str } from './args.js';
+import { HISTORY, IMAGES, IMPORT, INSPECT, LOAD, RMI, SAVE, TAG } from './image-flags.js';
+import { limitsOf } from './limit-flags.js';
 import { table } from './table.js';
 import type { Output } from './output.js';
 
 export async function importCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'change', short: 'c', kind: 'list' },
-      { name: 'message', short: 'm', kind: 'string' },
-      ...LIMIT_FLAGS,
-    ],
-    'import',
-  );
-  needArgs(p, 'import', 1, 2, `${LIMIT_USAGE} file|- [REPOSITORY[:TAG]]`);
+  const p = parseArgs(argv, IMPORT);
+  needArgs(p, IMPORT, 1, 2);
   const [file, tag] = p.positionals as [string, string | undefined];
   if (file !== '-' && !fs.existsSync(file)) throw new InvalidArgument(`import \`${file}\`: no such file`);
   const source = file === '-' ? (process.stdin as AsyncIterable<Buffer>) : file;
@@ -35,25 +28,14 @@ export async function importCommand(engine: Engine, argv: string[], out: Output)
 }
 
 export function imagesCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'format', kind: 'string' },
-      { name: 'quiet', short: 'q', kind: 'boolean' },
-      { name: 'no-trunc', kind: 'boolean' },
-      { name: 'all', short: 'a', kind: 'boolean' },
-    ],
-    'images',
-  );
-  needArgs(p, 'images', 0, 1, '[REPOSITORY[:TAG]]');
+  const p = parseArgs(argv, IMAGES);
+  needArgs(p, IMAGES, 0, 1);
+  const format = formatFlag(p, 'images', ['table', 'json']);
   const images = engine.images({ reference: p.positionals[0] });
-  const format = str(p, 'format');
   if (format === 'json') {
     out.stdout(`${JSON.stringify(images, null, 2)}\n`);
     return 0;
   }
-  if (format !== undefined && format !== 'table')
-    throw new InvalidArgument(`images: unknown format \`${format}\` (json or table)`);
   const id = (d: string) => (bool(p, 'no-trunc') ? d : shortId(d));
   if (bool(p, 'quiet')) {
     out.stdout([...new Set(images.map((i) => id(i.id)))].map((l) => `${l}\n`).join(''));
@@ -79,22 +61,17 @@ export function imagesCommand(engine: Engine, argv: string[], out: Output): numb
 }
 
 export async function tagCommand(engine: Engine, argv: string[]): Promise<number> {
-  const p = parseArgs(argv, [], 'tag');
-  needArgs(p, 'tag', 2, 2, 'SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]');
+  const p = parseArgs(argv, TAG);
+  needArgs(p, TAG, 2, 2);
   await engine.tag(p.positionals[0]!, p.positionals[1]!);
   return 0;
 }
 
 export function inspectCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'format', short: 'f', kind: 'string' },
-      { name: 'type', kind: 'string' },
-    ],
-    'inspect',
-  );
-  needArgs(p, 'inspect', 1, Infinity, 'IMAGE [IMAGE...]');
+  const p = parseArgs(argv, INSPECT);
+  needArgs(p, INSPECT, 1, Infinity);
+  // Its one output is JSON, which --format json may also name.
+  formatFlag(p, 'inspect', ['json']);
   const type = str(p, 'type');
   if (type !== undefined && type !== 'image' && type !== 'container') {
     throw new InvalidArgument(`inspect: unknown type \`${type}\` (image or container)`);
@@ -114,18 +91,11 @@ export function inspectCommand(engine: Engine, argv: string[], out: Output): num
 }
 
 export function historyCommand(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'format', kind: 'string' },
-      { name: 'no-trunc', kind: 'boolean' },
-      { name: 'quiet', short: 'q', kind: 'boolean' },
-    ],
-    'history',
-  );
-  needArgs(p, 'history', 1, 1, 'IMAGE');
+  const p = parseArgs(argv, HISTORY);
+  needArgs(p, HISTORY, 1, 1);
+  const format = formatFlag(p, 'history', ['table', 'json']);
   const rows = engine.history(p.positionals[0]!);
-  if (str(p, 'format') === 'json') {
+  if (format === 'json') {
     out.stdout(`${JSON.stringify(rows, null, 2)}\n`);
     return 0;
   }
@@ -150,19 +120,13 @@ export function historyCommand(engine: Engine, argv: string[], out: Output): num
 }
 
 export async function saveCommand(engine: Engine, argv: string[], _out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'output', short: 'o', kind: 'string' },
-      { name: 'format', kind: 'string' },
-      { name: 'compression', kind: 'string' },
-    ],
-    'save',
-  );
-  needArgs(p, 'save', 1, Infinity, '[-o FILE] [--format oci-archive|docker-archive] IMAGE [IMAGE...]');
+  const p = parseArgs(argv, SAVE);
+  needArgs(p, SAVE, 1, Infinity);
   const format = str(p, 'format') ?? 'oci-archive';
   if (format !== 'oci-archive' && format !== 'docker-archive') {
-    throw new InvalidArgument(`save: unknown format \`${format}\` (oci-archive or docker-archive)`);
+    throw new InvalidArgument(`save: unknown --format \`${format}\` (oci-archive or docker-archive)`, {
+      code: 'USAGE',
+    });
   }
   const output = str(p, 'output');
   if (output === undefined && process.stdout.isTTY) {
@@ -179,16 +143,8 @@ export async function saveCommand(engine: Engine, argv: string[], _out: Output):
 }
 
 export async function loadCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'input', short: 'i', kind: 'string' },
-      { name: 'quiet', short: 'q', kind: 'boolean' },
-      ...LIMIT_FLAGS,
-    ],
-    'load',
-  );
-  needArgs(p, 'load', 0, 0, `[-i FILE] ${LIMIT_USAGE}`);
+  const p = parseArgs(argv, LOAD);
+  needArgs(p, LOAD, 0, 0);
   const input = str(p, 'input');
   if (input !== undefined && !fs.existsSync(input))
     throw new InvalidArgument(`load \`${input}\`: no such file`);
@@ -203,8 +159,8 @@ export async function loadCommand(engine: Engine, argv: string[], out: Output): 
 }
 
 export async function rmiCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'force', short: 'f', kind: 'boolean' }], 'rmi');
-  needArgs(p, 'rmi', 1, Infinity, 'IMAGE [IMAGE...]');
+  const p = parseArgs(argv, RMI);
+  needArgs(p, RMI, 1, Infinity);
   const result = await engine.removeImages(p.positionals, { force: bool(p, 'force') });
   for (const tag of result.untagged) out.stdout(`Untagged: ${familiarString(parseReference(tag))}\n`);
   for (const id of result.deleted) out.stdout(`Deleted: ${id}\n`);

@@ -2,18 +2,31 @@
  * The ingest-limit flags of pull, load and import: each overrides the store's settings.json
  * for one command (store/ingest-limits.ts has the defaults and the rules).
  */
-import type { IngestLimits } from '../store/ingest-limits.js';
+import type { IngestLimits } from '../engine.js';
 import { parseByteSize } from '../util/byte-size.js';
 import { InvalidArgument } from '../util/errors.js';
 import { str, type FlagSpec, type Parsed } from './args.js';
 
 export const LIMIT_FLAGS: FlagSpec[] = [
-  { name: 'max-layer-size', kind: 'string' },
-  { name: 'max-image-size', kind: 'string' },
-  { name: 'max-expansion', kind: 'string' },
+  {
+    name: 'max-layer-size',
+    kind: 'string',
+    value: 'SIZE',
+    help: 'refuse a layer that unpacks past SIZE',
+  },
+  { name: 'max-image-size', kind: 'string', value: 'SIZE', help: 'refuse an image that unpacks past SIZE' },
+  {
+    name: 'max-expansion',
+    kind: 'string',
+    value: 'N',
+    help: 'refuse a layer that unpacks past N times its size (and 1 GiB)',
+  },
 ];
 
-export const LIMIT_USAGE = '[--max-layer-size SIZE] [--max-image-size SIZE] [--max-expansion N]';
+/** For the `details` of the verbs that take LIMIT_FLAGS. */
+export const LIMIT_DETAILS =
+  "The --max-… flags override the store's settings.json for this command; skiff system info shows\n" +
+  'the limits in force.';
 
 export function limitsOf(p: Parsed, command: string): Partial<IngestLimits> {
   const limits: Partial<IngestLimits> = {};

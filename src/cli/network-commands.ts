@@ -1,19 +1,36 @@
-/** `skiff network …` and `skiff volume …`: the same four verbs over two kinds of object. */
+/**
+ * `skiff network …` and `skiff volume …`: the same four verbs over two kinds of object, and
+ * `network connect|disconnect` of a container.
+ */
 import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
-import { bool, needArgs, parseArgs, str } from './args.js';
+import { bool, formatFlag, list, needArgs, parseArgs, str, type CommandSpec } from './args.js';
+import { subcommandNames } from './commands.js';
+import {
+  NETWORK_CONNECT,
+  NETWORK_CREATE,
+  NETWORK_DISCONNECT,
+  NETWORK_INSPECT,
+  NETWORK_LS,
+  NETWORK_RM,
+  VOLUME_CREATE,
+  VOLUME_INSPECT,
+  VOLUME_LS,
+  VOLUME_RM,
+} from './network-flags.js';
 import { table } from './table.js';
 import type { Output } from './output.js';
 
 /** What `ls`, `inspect` and `rm` need to know about one kind of named object. */
 interface Kind<T extends { name: string }> {
-  noun: string;
   list(): T[];
   inspect(name: string): T;
   remove(name: string, force: boolean): void;
   headers: string[];
   row(item: T): string[];
+  /** What `ls`, `inspect` and `rm` of this kind parse. */
+  commands: { ls: CommandSpec; inspect: CommandSpec; rm: CommandSpec };
 }
 
 /** ls | inspect | rm for a kind; undefined for any other verb. */
@@ -23,21 +40,14 @@ function listVerbs<T extends { name: string }>(
   rest: string[],
   out: Output,
 ): number | undefined {
-  const command = `${kind.noun} ${verb ?? ''}`;
   switch (verb) {
     case 'ls':
     case 'list': {
-      const p = parseArgs(
-        rest,
-        [
-          { name: 'format', kind: 'string' },
-          { name: 'quiet', short: 'q', kind: 'boolean' },
-        ],
-        command,
-      );
-      needArgs(p, command, 0, 0, '[--format json] [-q]');
+      const p = parseArgs(rest, kind.commands.ls);
+      needArgs(p, kind.commands.ls, 0, 0);
+      const format = formatFlag(p, kind.commands.ls.name, ['table', 'json']);
       const items = kind.list();
-      if (str(p, 'format') === 'json') out.stdout(`${JSON.stringify(items, null, 2)}\n`);
+      if (format === 'json') out.stdout(`${JSON.stringify(items, null, 2)}\n`);
       else if (bool(p, 'quiet')) out.stdout(items.map((i) => `${i.name}\n`).join(''));
       else
         out.stdout(
@@ -49,8 +59,8 @@ function listVerbs<T extends { name: string }>(
       return 0;
     }
     case 'inspect': {
-      const p = parseArgs(rest, [], command);
-      needArgs(p, command, 1, Infinity, 'NAME...');
+      const p = parseArgs(rest, kind.commands.inspect);
+      needArgs(p, kind.commands.inspect, 1, Infinity);
       out.stdout(
         `${JSON.stringify(
           p.positionals.map((n) => kind.inspect(n)),
@@ -62,8 +72,8 @@ function listVerbs<T extends { name: string }>(
     }
     case 'rm':
     case 'remove': {
-      const p = parseArgs(rest, [{ name: 'force', short: 'f', kind: 'boolean' }], command);
-      needArgs(p, command, 1, Infinity, '[-f] NAME...');
+      const p = parseArgs(rest, kind.commands.rm);
+      needArgs(p, kind.commands.rm, 1, Infinity);
       for (const name of p.positionals) {
         kind.remove(name, bool(p, 'force'));
         out.stdout(`${name}\n`);
@@ -75,18 +85,25 @@ function listVerbs<T extends { name: string }>(
   }
 }
 
-export function networkCommand(engine: Engine, argv: string[], out: Output): number {
+export async function networkCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
   const [verb, ...rest] = argv;
+  if (verb === 'connect') {
+    const p = parseArgs(rest, NETWORK_CONNECT);
+    needArgs(p, NETWORK_CONNECT, 2, 2);
+    const [network, container] = p.positionals as [string, string];
+    await engine.connectNetwork(network, container, { aliases: list(p, 'alias'), ip: str(p, 'ip') });
+    return 0;
+  }
+  if (verb === 'disconnect') {
+    const p = parseArgs(rest, NETWORK_DISCONNECT);
+    needArgs(p, NETWORK_DISCONNECT, 2, 2);
+    const [network, container] = p.positionals as [string, string];
+    await engine.disconnectNetwork(network, container, { force: bool(p, 'force') });
+    return 0;
+  }
   if (verb === 'create') {
-    const p = parseArgs(
-      rest,
-      [
-        { name: 'subnet', kind: 'string' },
-        { name: 'driver', short: 'd', kind: 'string' },
-      ],
-      'network create',
-    );
-    needArgs(p, 'network create', 1, 1, '[--subnet CIDR] NAME');
+    const p = parseArgs(rest, NETWORK_CREATE);
+    needArgs(p, NETWORK_CREATE, 1, 1);
     const driver = str(p, 'driver') ?? 'bridge';
     if (driver !== 'bridge')
       throw new InvalidArgument(`network create: driver \`${driver}\` is not supported (bridge)`);
@@ -95,19 +112,19 @@ export function networkCommand(engine: Engine, argv: string[], out: Output): num
   }
   const done = listVerbs(
     {
-      noun: 'network',
       list: () => engine.networks(),
       inspect: (name) => engine.network(name),
       remove: (name) => engine.removeNetwork(name),
       headers: ['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'CONTAINERS'],
       row: (n) => [n.id.slice(0, 12), n.name, n.driver, n.subnet, String(n.containers.length)],
+      commands: { ls: NETWORK_LS, inspect: NETWORK_INSPECT, rm: NETWORK_RM },
     },
     verb,
     rest,
     out,
   );
   if (done !== undefined) return done;
-  throw new InvalidArgument(`network: unknown command \`${verb ?? ''}\` (create, ls, inspect, rm)`, {
+  throw new InvalidArgument(`network: unknown command \`${verb ?? ''}\` (${subcommandNames('network')})`, {
     code: 'USAGE',
   });
 }
@@ -115,26 +132,26 @@ export function networkCommand(engine: Engine, argv: string[], out: Output): num
 export function volumeCommand(engine: Engine, argv: string[], out: Output): number {
   const [verb, ...rest] = argv;
   if (verb === 'create') {
-    const p = parseArgs(rest, [], 'volume create');
-    needArgs(p, 'volume create', 1, 1, 'NAME');
+    const p = parseArgs(rest, VOLUME_CREATE);
+    needArgs(p, VOLUME_CREATE, 1, 1);
     out.stdout(`${engine.createVolume(p.positionals[0]!).name}\n`);
     return 0;
   }
   const done = listVerbs(
     {
-      noun: 'volume',
       list: () => engine.volumes(),
       inspect: (name) => engine.volume(name),
       remove: (name, force) => engine.removeVolume(name, { force }),
       headers: ['VOLUME NAME', 'CREATED', 'USED BY'],
       row: (v) => [v.name, timeAgo(v.created), v.usedBy.join(',')],
+      commands: { ls: VOLUME_LS, inspect: VOLUME_INSPECT, rm: VOLUME_RM },
     },
     verb,
     rest,
     out,
   );
   if (done !== undefined) return done;
-  throw new InvalidArgument(`volume: unknown command \`${verb ?? ''}\` (create, ls, inspect, rm)`, {
+  throw new InvalidArgument(`volume: unknown command \`${verb ?? ''}\` (${subcommandNames('volume')})`, {
     code: 'USAGE',
   });
 }

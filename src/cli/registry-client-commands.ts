@@ -3,17 +3,15 @@
  * events: per-blob bars on a terminal, one plain line per change of phase otherwise, nothing
  * but the result with --quiet.
  */
-import type { Engine } from '../engine.js';
+import type { Engine, ProgressEvent } from '../engine.js';
 import { parsePlatform } from '../oci/platform.js';
 import { familiarName, familiarString, parseReference } from '../oci/reference.js';
-import type { ProgressEvent } from '../registry/client/progress.js';
 import { InvalidArgument } from '../util/errors.js';
 import { humanSize } from '../util/format.js';
 import { bool, needArgs, parseArgs, str, type Parsed } from './args.js';
-import { LIMIT_FLAGS, LIMIT_USAGE, limitsOf } from './limit-flags.js';
+import { LOGIN, LOGOUT, PULL, PUSH } from './image-flags.js';
+import { limitsOf } from './limit-flags.js';
 import type { Output } from './output.js';
-
-const TLS_FLAG = { name: 'tls-verify', kind: 'boolean' } as const;
 
 /** `--tls-verify=false` turns verification off (and allows plain http); the default is on. */
 function insecure(p: Parsed): boolean {
@@ -21,17 +19,8 @@ function insecure(p: Parsed): boolean {
 }
 
 export async function pullCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'platform', kind: 'string' },
-      { name: 'quiet', short: 'q', kind: 'boolean' },
-      TLS_FLAG,
-      ...LIMIT_FLAGS,
-    ],
-    'pull',
-  );
-  needArgs(p, 'pull', 1, 1, `[--platform OS/ARCH] [-q] ${LIMIT_USAGE} NAME[:TAG|@DIGEST]`);
+  const p = parseArgs(argv, PULL);
+  needArgs(p, PULL, 1, 1);
   const input = p.positionals[0]!;
   const ref = parseReference(input);
   const quiet = bool(p, 'quiet');
@@ -72,12 +61,8 @@ export async function pullCommand(engine: Engine, argv: string[], out: Output): 
 }
 
 export async function pushCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [{ name: 'quiet', short: 'q', kind: 'boolean' }, { name: 'compression', kind: 'string' }, TLS_FLAG],
-    'push',
-  );
-  needArgs(p, 'push', 1, 2, '[-q] [--compression gzip|zstd] NAME[:TAG] [DESTINATION]');
+  const p = parseArgs(argv, PUSH);
+  needArgs(p, PUSH, 1, 2);
   const [source, target] = p.positionals as [string, string | undefined];
   const compression = str(p, 'compression') ?? 'gzip';
   if (compression !== 'gzip' && compression !== 'zstd')
@@ -111,17 +96,8 @@ export async function pushCommand(engine: Engine, argv: string[], out: Output): 
 }
 
 export async function loginCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'username', short: 'u', kind: 'string' },
-      { name: 'password', short: 'p', kind: 'string' },
-      { name: 'password-stdin', kind: 'boolean' },
-      TLS_FLAG,
-    ],
-    'login',
-  );
-  needArgs(p, 'login', 1, 1, '-u USER (--password-stdin | -p PASSWORD) REGISTRY');
+  const p = parseArgs(argv, LOGIN);
+  needArgs(p, LOGIN, 1, 1);
   const username = str(p, 'username');
   if (username === undefined)
     throw new InvalidArgument('login: a username is required (-u USER)', { code: 'USAGE' });
@@ -145,8 +121,8 @@ export async function loginCommand(engine: Engine, argv: string[], out: Output):
 }
 
 export async function logoutCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [], 'logout');
-  needArgs(p, 'logout', 1, 1, 'REGISTRY');
+  const p = parseArgs(argv, LOGOUT);
+  needArgs(p, LOGOUT, 1, 1);
   const registry = p.positionals[0]!;
   const removed = await engine.logout(registry);
   out.stdout(removed ? `Removing login credentials for ${registry}\n` : `Not logged in to ${registry}\n`);

@@ -1,51 +1,28 @@
 /** The registry verbs: `registry serve` and `registry gc`. They never open skiff's own store. */
 import cluster from 'node:cluster';
 import fs from 'node:fs';
-import path from 'node:path';
-import { collectGarbage, DEFAULT_GRACE_MS } from '../registry/server/gc.js';
-import { Htpasswd } from '../registry/server/htpasswd.js';
-import { TokenKey } from '../registry/server/jwt.js';
-import { RegistryServer } from '../registry/server/server.js';
+import { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { humanSize } from '../util/format.js';
 import { parseByteSize } from '../util/byte-size.js';
-import { bool, needArgs, parseArgs, str, type Parsed } from './args.js';
+import { bool, formatFlag, needArgs, parseArgs, str, usageLine, type Parsed } from './args.js';
 import type { Output } from './output.js';
+import { REGISTRY_GC, REGISTRY_SERVE } from './registry-flags.js';
 
 /** How the primary hands the token signing key to its workers. */
 const TOKEN_KEY_ENV = 'SKIFF_REGISTRY_TOKEN_KEY';
-
-const USAGE = 'serve --addr HOST:PORT --root DIR [flags] | gc --root DIR [--dry-run] [--grace DURATION]';
-
-const HELP = `Usage:
-  skiff registry serve --addr HOST:PORT --root DIR   the OCI distribution API, in the foreground
-      --htpasswd FILE            users (bcrypt, htpasswd -B); anonymous callers may only pull
-      --token-issuer             Docker token auth with our own /token endpoint (users from --htpasswd)
-      --token-realm URL --token-key PEM   tokens from an outside issuer, checked with its public key
-      --token-service NAME       the service name in challenges and tokens (default skiff-registry)
-      --tls-cert FILE --tls-key FILE   serve HTTPS
-      --workers N                N processes on one port (default 1)
-      --upload-ttl DURATION      drop upload sessions idle this long (default 24h; also at start)
-      --max-upload-size SIZE     refuse a blob upload past SIZE (like 2GiB; default none)
-      --repo-quota SIZE          refuse a push that would make a repository's blobs pass SIZE (default none)
-      --log                      one line per request on stderr
-  skiff registry gc --root DIR   remove unreferenced blobs; safe while a server serves DIR
-      --grace DURATION           keep blobs younger than this (default 1h; must outlast a push)
-      --dry-run                  say what would go
-      --format json              the report as JSON
-`;
 
 export async function registryCommand(argv: string[], out: Output): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'serve') return serve(rest, out);
   if (sub === 'gc') return gc(rest, out);
-  if (sub === '--help' || sub === '-h' || sub === 'help') {
-    out.stdout(HELP);
-    return 0;
-  }
+  // `registry --help` never gets here: main.ts answers it from the command table.
   const what =
     sub === undefined || sub.startsWith('-') ? 'needs a subcommand' : `unknown subcommand \`${sub}\``;
-  throw new InvalidArgument(`registry: ${what}; usage: skiff registry ${USAGE}`, { code: 'USAGE' });
+  throw new InvalidArgument(
+    `registry: ${what}; usage: ${usageLine(REGISTRY_SERVE)} | ${usageLine(REGISTRY_GC)}`,
+    { code: 'USAGE' },
+  );
 }
 
 /** "90s", "15m", "1h", "2d", or plain milliseconds. */
@@ -76,27 +53,8 @@ function readable(file: string, flag: string): string {
 }
 
 async function serve(argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'addr', kind: 'string' },
-      { name: 'root', kind: 'string' },
-      { name: 'htpasswd', kind: 'string' },
-      { name: 'tls-cert', kind: 'string' },
-      { name: 'tls-key', kind: 'string' },
-      { name: 'token-issuer', kind: 'boolean' },
-      { name: 'token-realm', kind: 'string' },
-      { name: 'token-key', kind: 'string' },
-      { name: 'token-service', kind: 'string' },
-      { name: 'upload-ttl', kind: 'string' },
-      { name: 'max-upload-size', kind: 'string' },
-      { name: 'repo-quota', kind: 'string' },
-      { name: 'log', kind: 'boolean' },
-      { name: 'workers', kind: 'string' },
-    ],
-    'registry serve',
-  );
-  needArgs(p, 'registry serve', 0, 0, '');
+  const p = parseArgs(argv, REGISTRY_SERVE);
+  needArgs(p, REGISTRY_SERVE, 0, 0);
   const root = needRoot(str(p, 'root'), 'serve');
   const addr = str(p, 'addr') ?? '127.0.0.1:5000';
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
@@ -119,27 +77,32 @@ async function serve(argv: string[], out: Output): Promise<number> {
       },
     );
   const bearer = issue || realm !== undefined;
-  const server = new RegistryServer({
+  const accessFile = str(p, 'access');
+  if (accessFile !== undefined && htpasswdFile === undefined && !bearer)
+    throw new InvalidArgument(
+      'registry serve: --access needs users: --htpasswd FILE, or tokens (--token-issuer, --token-realm)',
+      { code: 'USAGE' },
+    );
+  const server = await Engine.registryServer({
     root,
+    host,
+    port: Number(m[3]),
     tls:
       cert !== undefined && key !== undefined
         ? { cert: readable(cert, '--tls-cert'), key: readable(key, '--tls-key') }
         : undefined,
-    auth: {
-      htpasswd: htpasswdFile === undefined ? undefined : new Htpasswd(readable(htpasswdFile, '--htpasswd')),
-      token: bearer
-        ? {
-            issue,
-            realm,
-            service: str(p, 'token-service'),
-            privateKeyPem: cluster.isWorker ? process.env[TOKEN_KEY_ENV] : undefined,
-            publicKeyPem:
-              tokenKey === undefined || issue
-                ? undefined
-                : fs.readFileSync(readable(tokenKey, '--token-key'), 'utf8'),
-          }
-        : undefined,
-    },
+    htpasswd: htpasswdFile === undefined ? undefined : readable(htpasswdFile, '--htpasswd'),
+    access: accessFile === undefined ? undefined : readable(accessFile, '--access'),
+    token: bearer
+      ? {
+          issue,
+          realm,
+          service: str(p, 'token-service'),
+          issuer: str(p, 'token-iss'),
+          privateKeyPem: cluster.isWorker ? process.env[TOKEN_KEY_ENV] : undefined,
+          publicKeyFile: tokenKey === undefined || issue ? undefined : readable(tokenKey, '--token-key'),
+        }
+      : undefined,
     log: bool(p, 'log') ? (line) => out.stderr(`${line}\n`) : undefined,
     uploadTtlMs:
       str(p, 'upload-ttl') === undefined ? undefined : parseDuration(str(p, 'upload-ttl')!, '--upload-ttl'),
@@ -152,8 +115,8 @@ async function serve(argv: string[], out: Output): Promise<number> {
       code: 'USAGE',
     });
   if (workers > 1 && cluster.isPrimary)
-    return supervise(workers, out, issue ? { [TOKEN_KEY_ENV]: TokenKey.generatePem() } : {});
-  const running = await server.listen(host, Number(m[3]));
+    return supervise(workers, out, issue ? { [TOKEN_KEY_ENV]: await Engine.newRegistryTokenKey() } : {});
+  const running = await server.listen();
   if (cluster.isWorker) process.send?.({ url: running.url });
   else out.stdout(`skiff registry listening on ${running.url}\n`);
   await stopSignal();
@@ -210,30 +173,15 @@ async function supervise(workers: number, out: Output, env: Record<string, strin
 }
 
 async function gc(argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'root', kind: 'string' },
-      { name: 'dry-run', kind: 'boolean' },
-      { name: 'grace', kind: 'string' },
-      { name: 'format', kind: 'string' },
-    ],
-    'registry gc',
-  );
-  needArgs(p, 'registry gc', 0, 0, '');
+  const p = parseArgs(argv, REGISTRY_GC);
+  needArgs(p, REGISTRY_GC, 0, 0);
   const root = needRoot(str(p, 'root'), 'gc');
   const grace = str(p, 'grace');
-  const graceMs = grace === undefined ? DEFAULT_GRACE_MS : parseDuration(grace, '--grace');
-  const format = str(p, 'format');
-  if (format !== undefined && format !== 'json' && format !== 'text')
-    throw new InvalidArgument(`registry gc: --format \`${format}\`: json or text`, { code: 'USAGE' });
-  if (!fs.existsSync(root)) throw new InvalidArgument(`registry gc: --root \`${root}\`: no such directory`);
-  if (!fs.existsSync(path.join(root, 'blobs')) || !fs.existsSync(path.join(root, 'repositories')))
-    throw new InvalidArgument(
-      `registry gc: --root \`${root}\`: not a registry root (no blobs/ and repositories/)`,
-    );
+  // Without --grace, the collector's own default (an hour).
+  const graceMs = grace === undefined ? undefined : parseDuration(grace, '--grace');
+  const format = formatFlag(p, 'registry gc', ['text', 'json']);
   const dryRun = bool(p, 'dry-run');
-  const report = await collectGarbage(root, { dryRun, graceMs });
+  const report = await Engine.collectRegistryGarbage(root, { dryRun, graceMs });
   if (format === 'json') {
     out.stdout(`${JSON.stringify(report, null, 2)}\n`);
     return 0;

@@ -3,8 +3,17 @@ import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { formatByteSize } from '../util/byte-size.js';
 import { humanSize } from '../util/format.js';
-import { needArgs, parseArgs, str } from './args.js';
+import { formatFlag, needArgs, parseArgs, str } from './args.js';
+import { subcommandNames } from './commands.js';
 import type { Output } from './output.js';
+import {
+  SYSTEM_BOOT,
+  SYSTEM_CHECK,
+  SYSTEM_INFO,
+  SYSTEM_PRUNE,
+  SYSTEM_RESET,
+  SYSTEM_SERVICE,
+} from './system-flags.js';
 
 export async function systemCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
   const [verb, ...rest] = argv;
@@ -14,19 +23,18 @@ export async function systemCommand(engine: Engine, argv: string[], out: Output)
   if (verb === 'boot') return boot(engine, rest, out);
   if (verb === 'info') return info(engine, rest, out);
   if (verb === 'service') return service(engine, rest, out);
-  throw new InvalidArgument(
-    `system: unknown command \`${verb ?? ''}\` (check, prune, reset, boot, info or service)`,
-    {
-      code: 'USAGE',
-    },
-  );
+  if (verb === 'df') return (await import('./disk-usage-command.js')).diskUsageCommand(engine, rest, out);
+  throw new InvalidArgument(`system: unknown command \`${verb ?? ''}\` (${subcommandNames('system')})`, {
+    code: 'USAGE',
+  });
 }
 
 async function check(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'format', kind: 'string' }], 'system check');
-  needArgs(p, 'system check', 0, 0, '[--format json]');
+  const p = parseArgs(argv, SYSTEM_CHECK);
+  needArgs(p, SYSTEM_CHECK, 0, 0);
+  const format = formatFlag(p, 'system check', ['text', 'json']);
   const report = await engine.check();
-  if (str(p, 'format') === 'json') {
+  if (format === 'json') {
     out.stdout(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const c = report.checked;
@@ -47,15 +55,8 @@ async function check(engine: Engine, argv: string[], out: Output): Promise<numbe
 }
 
 async function prune(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'force', short: 'f', kind: 'boolean' },
-      { name: 'all', short: 'a', kind: 'boolean' },
-    ],
-    'system prune',
-  );
-  needArgs(p, 'system prune', 0, 0, '[-f]');
+  const p = parseArgs(argv, SYSTEM_PRUNE);
+  needArgs(p, SYSTEM_PRUNE, 0, 0);
   const result = await engine.prune();
   for (const id of result.images) out.stdout(`Deleted Image: ${id}\n`);
   out.stdout(
@@ -66,21 +67,9 @@ async function prune(engine: Engine, argv: string[], out: Output): Promise<numbe
 }
 
 function info(engine: Engine, argv: string[], out: Output): number {
-  const p = parseArgs(
-    argv,
-    [
-      { name: 'format', kind: 'string' },
-      { name: 'runtime', kind: 'string' },
-    ],
-    'system info',
-  );
-  needArgs(p, 'system info', 0, 0, '[--runtime crun|runc] [--format json]');
-  const format = str(p, 'format');
-  if (format !== undefined && format !== 'json') {
-    throw new InvalidArgument(`system info: --format \`${format}\` is not supported (json)`, {
-      code: 'USAGE',
-    });
-  }
+  const p = parseArgs(argv, SYSTEM_INFO);
+  needArgs(p, SYSTEM_INFO, 0, 0);
+  const format = formatFlag(p, 'system info', ['text', 'json']);
   const i = engine.info({ runtime: str(p, 'runtime') });
   if (format === 'json') {
     out.stdout(`${JSON.stringify(i, null, 2)}\n`);
@@ -101,8 +90,8 @@ function info(engine: Engine, argv: string[], out: Output): number {
 }
 
 async function reset(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'force', short: 'f', kind: 'boolean' }], 'system reset');
-  needArgs(p, 'system reset', 0, 0, '-f');
+  const p = parseArgs(argv, SYSTEM_RESET);
+  needArgs(p, SYSTEM_RESET, 0, 0);
   if (!p.flags.get('force')) {
     throw new InvalidArgument(
       `system reset: removes every container, network, volume and image in \`${engine.root}\`; run it with -f`,
@@ -119,8 +108,8 @@ async function reset(engine: Engine, argv: string[], out: Output): Promise<numbe
  * come back, and the HAProxy of deployed services with them.
  */
 async function boot(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [], 'system boot');
-  needArgs(p, 'system boot', 0, 0, '');
+  const p = parseArgs(argv, SYSTEM_BOOT);
+  needArgs(p, SYSTEM_BOOT, 0, 0);
   const { started, failed } = await engine.boot();
   for (const row of started) out.stdout(`started ${row.name} (${row.id.slice(0, 12)})\n`);
   for (const { row, error } of failed) out.stderr(`Error: start ${row.name}: ${error.message}\n`);
@@ -138,12 +127,13 @@ async function boot(engine: Engine, argv: string[], out: Output): Promise<number
 }
 
 /**
- * The Docker Engine API on a unix socket (docs/docker-api.md), until SIGTERM or SIGINT.
- * `--time N`: exit after N idle seconds (Podman's flag); 0, the default, never.
+ * The Docker Engine API (docs/docker-api.md) on a unix socket, or on TCP with TLS and client
+ * certificates, until SIGTERM or SIGINT. `--time N`: exit after N idle seconds (Podman's
+ * flag); 0, the default, never.
  */
 async function service(engine: Engine, argv: string[], out: Output): Promise<number> {
-  const p = parseArgs(argv, [{ name: 'time', short: 't', kind: 'string' }], 'system service');
-  needArgs(p, 'system service', 0, 1, '[--time SECONDS] [unix:///run/skiff/docker.sock]');
+  const p = parseArgs(argv, SYSTEM_SERVICE);
+  needArgs(p, SYSTEM_SERVICE, 0, 1);
   const time = str(p, 'time') ?? '0';
   if (!/^\d+$/.test(time))
     throw new InvalidArgument(`system service: --time \`${time}\` is not a whole number of seconds`, {
@@ -155,6 +145,7 @@ async function service(engine: Engine, argv: string[], out: Output): Promise<num
   await serve(engine, {
     url,
     idleSeconds: Number(time),
+    tls: { cert: str(p, 'tls-cert'), key: str(p, 'tls-key'), ca: str(p, 'tls-ca') },
     log: (line) => out.stderr(`${line}\n`),
     onListening: (where) => out.stderr(`serving the Docker API on ${where}\n`),
   });

@@ -15,6 +15,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import { InvalidArgument } from '../util/errors.js';
+import type { ErrorCode } from '../util/error-codes.js';
 import { interpolate, InterpolationError, type Variables } from './compose-interpolate.js';
 
 export type Path = (string | number)[];
@@ -71,7 +72,7 @@ export class ComposeSource {
   }
 
   /** "compose.yaml:12: service `web`: <what>" */
-  error(path: Path, what: string, code = 'COMPOSE_INVALID'): InvalidArgument {
+  error(path: Path, what: string, code: ErrorCode = 'COMPOSE_INVALID'): InvalidArgument {
     const owner = ownerOf(path);
     return new InvalidArgument(`${this.file}:${this.lineOf(path)}: ${owner ? `${owner}: ` : ''}${what}`, {
       code,
@@ -155,7 +156,7 @@ export function readComposeSource(file: string, vars: Variables): ComposeSource 
       } catch (err) {
         if (!(err instanceof InterpolationError)) throw err;
         const key = keyText(path);
-        throw empty.error(path, `${key ? `${key}: ` : ''}${err.message}`, err.code);
+        throw empty.error(path, `${key ? `${key}: ` : ''}${err.message}`, 'COMPOSE_INTERPOLATION');
       }
     }
     if (Array.isArray(value)) return value.map((v, i) => walk(v, [...path, i]));

@@ -1,7 +1,8 @@
 /**
  * Releases of a service: start the new containers, wait until they are ready, move traffic in
- * HAProxy through its runtime API, drain and stop the old ones — which stay, stopped, as the
- * rollback target. A rollback is a start of those containers and the same switch back.
+ * HAProxy through its runtime API, drain the old ones — which stay running, drained, for the
+ * keep-warm window (then stopped), as the rollback target. A rollback inside the window is
+ * only a proxy switch; after it, a start of those containers and the same switch back.
  *
  * Order of effects, so that a failure at any step leaves the old release serving: nothing in
  * the proxy changes before every new replica is ready; the database's live pointer moves in
@@ -21,12 +22,23 @@ import { backendOf, Proxy, type Frontend } from './proxy.js';
 import { healthDeadlineMs, waitHealthy } from './health-gate.js';
 import { waitReady } from './readiness.js';
 import { checkServiceName, Releases, type Release, type ServiceSpec } from './releases.js';
+import { describeChange } from './describe-change.js';
+import { startReplicas } from './start-replicas.js';
+
+/** How long a release switched away from stays warm (running, drained) unless told otherwise. */
+export const DEFAULT_KEEP_WARM_MS = 10 * 60_000;
 
 export interface DeployerOptions {
   /** progress lines: "web-8-1 ready", "traffic on release 8" */
   progress?: (line: string) => void;
   /** seconds an old replica gets between its stop signal and SIGKILL (default 10, as docker stop) */
   stopTimeout?: number;
+  /**
+   * After a switch, the release switched away from stays running, drained, this long (default
+   * 10 min) so a rollback needs no container start; 0 stops it at once. Only for a service
+   * behind the proxy: one without a port is recreated, never run side by side.
+   */
+  keepWarmMs?: number;
 }
 
 export class Deployer {
@@ -63,7 +75,7 @@ export class Deployer {
       this.progress(`release ${release.number} of ${service}: ${release.message}`);
       // Without a proxy in front (a database, a cache), two releases must not run side by side
       // on one volume: the old one stops first (recreate), and the new one is then awaited.
-      if (!spec.port && previous) await this.stopContainers(previous.containers);
+      if (!spec.port && previous) await this.stopContainers(previous.containers, previous);
       try {
         const ids = await this.startReplicas(release);
         await this.awaitReady(release, ids);
@@ -82,10 +94,12 @@ export class Deployer {
     return this.withLock(service, 'rollback', async () => {
       const current = this.releases.live(service);
       const history = this.releases.history(service);
-      const target =
+      let target =
         o.to !== undefined
           ? this.releases.find(service, o.to)
-          : history.find((r) => r.status === 'stopped' && r.number !== current?.number);
+          : history.find(
+              (r) => (r.status === 'warm' || r.status === 'stopped') && r.number !== current?.number,
+            );
       if (!target) {
         throw new FailedPrecondition(`rollback \`${service}\`: no previous release to roll back to`, {
           code: 'NO_ROLLBACK_TARGET',
@@ -99,7 +113,12 @@ export class Deployer {
           `rollback \`${service}\`: release ${target.number} failed; it never served`,
         );
       }
-      if (!target.spec.port && current) await this.stopContainers(current.containers);
+      // A window that has passed ends now, whoever was to end it: past it, a rollback is a cold one.
+      if (target.status === 'warm' && !isWarm(target)) {
+        await this.endWarm(target, 'warm window over');
+        target = this.releases.find(service, target.number);
+      }
+      if (!target.spec.port && current) await this.stopContainers(current.containers, current);
       let ids = target.containers.filter((id) => this.runtime.records.get(id));
       const retired = ids.length !== target.spec.replicas;
       if (retired) {
@@ -112,7 +131,7 @@ export class Deployer {
         try {
           await this.awaitReady(target, ids);
         } catch (err) {
-          await this.stopContainers(ids);
+          await this.stopContainers(ids, target);
           if (current) await Promise.all(current.containers.map((id) => this.runtime.start(id)));
           throw err;
         }
@@ -127,7 +146,8 @@ export class Deployer {
   /**
    * Rollback's switch: each replica joins the proxy as soon as it is ready, and the current
    * release drains once the first has joined — traffic is back after one container start, not
-   * all of them. If one fails, the current release is put back as it was.
+   * all of them. A warm target's replicas run already: its drained servers go back to `ready`
+   * and nothing starts. If one fails, the current release is put back as it was.
    */
   private async switchEach(
     target: Release,
@@ -139,37 +159,121 @@ export class Deployer {
     const backend = backendOf(target.service);
     const old = current?.containers ?? [];
     const oldNames = new Set(old.flatMap((id) => this.runtime.records.get(id)?.name ?? []));
-    const present = new Set((await this.proxy.api.servers(backend)).map((v) => v.name));
+    const inProxy = new Map(
+      (await this.proxy.api.servers(backend)).map((v) => [v.name, `${v.address}:${v.port}`]),
+    );
+    const toStart = o.start ? ids.filter((id) => !this.running(id)) : [];
+    this.progress(
+      toStart.length === 0
+        ? `release ${target.number} is running (warm): switching traffic, no container to start`
+        : `starting ${toStart.length} replica${toStart.length === 1 ? '' : 's'} of release ${target.number}, each joins when ready (at most ${spec.healthTimeoutMs / 1000} s)…`,
+    );
     const joined: string[] = [];
     let drained = false;
     try {
       await Promise.all(
         ids.map(async (id) => {
-          if (o.start) await this.runtime.start(id);
+          if (toStart.includes(id)) await this.runtime.start(id);
           await this.readyOne(target, id);
-          await this.addServers(backend, spec, [id], present);
+          await this.joinServer(backend, spec, id, inProxy);
           joined.push(id);
           if (!drained) {
             drained = true;
             for (const name of oldNames)
-              if (present.has(name)) await this.proxy.api.setState(backend, name, 'drain');
+              if (inProxy.has(name)) await this.proxy.api.setState(backend, name, 'drain');
           }
         }),
       );
     } catch (err) {
       if (drained) {
         for (const name of oldNames)
-          if (present.has(name)) await this.proxy.api.setState(backend, name, 'ready');
+          if (inProxy.has(name)) await this.proxy.api.setState(backend, name, 'ready');
       }
       await this.dropServers(backend, joined, 0);
-      await this.stopContainers(ids);
+      // A warm target no longer runs as it did: it becomes a plain stopped release.
+      if (target.status === 'warm')
+        this.releases.update(target.service, target.number, { status: 'stopped' });
+      await this.stopContainers(ids, target);
       throw err;
     }
-    this.releases.switchLive(target.service, target.number, current?.number);
+    const warmUntil = current ? this.warmUntil(current) : undefined;
+    this.releases.switchLive(target.service, target.number, current?.number, { warmUntil });
     this.progress(`traffic on release ${target.number}`);
-    await this.dropServers(backend, old, spec.drainMs);
+    if (current) await this.leave(current, warmUntil);
+  }
+
+  /**
+   * A replica whose server is still in the backend at its address (a warm release's, drained)
+   * goes back with `state ready` — one command, no check to wait for (skiff checked it just
+   * before). Otherwise (a started container, an HAProxy restarted since) it is added anew.
+   */
+  private async joinServer(
+    backend: string,
+    spec: ServiceSpec,
+    id: string,
+    inProxy: Map<string, string>,
+  ): Promise<void> {
+    const [server] = this.servers([id], spec.port!.container);
+    if (server && inProxy.get(server.name) === server.address) {
+      await this.proxy.api.setState(backend, server.name, 'ready');
+    } else {
+      await this.addServers(backend, spec, [id], new Set(inProxy.keys()));
+    }
+  }
+
+  /** When the window of `release`, switched away from now, ends; undefined: it stops at once. */
+  private warmUntil(release: Release): string | undefined {
+    const ms = this.options.keepWarmMs ?? DEFAULT_KEEP_WARM_MS;
+    if (ms <= 0 || !release.spec.port) return undefined;
+    return new Date(Date.now() + ms).toISOString();
+  }
+
+  /**
+   * The release switched away from: kept warm (running, its servers drained but in the
+   * backend) until `warmUntil`, or its servers leave once their requests are done and its
+   * containers stop.
+   */
+  private async leave(release: Release, warmUntil: string | undefined): Promise<void> {
+    if (warmUntil) {
+      this.proxy.saveServers(this.frontends());
+      this.progress(`release ${release.number} stays warm (running, drained) until ${warmUntil}`);
+      return;
+    }
+    await this.dropServers(backendOf(release.service), release.containers, release.spec.drainMs, release);
     this.proxy.saveServers(this.frontends());
-    await this.stopContainers(old);
+    await this.stopContainers(release.containers, release);
+  }
+
+  /**
+   * Ends every warm window that has passed (the per-host supervisor calls this on its tick): the
+   * release's servers leave the proxy, its containers stop. A service in the middle of a deploy
+   * or rollback is left for a later call. Returns how many windows it ended.
+   */
+  async endWarmWindows(now = new Date()): Promise<number> {
+    let ended = 0;
+    for (const r of this.releases.warmEnded(now)) {
+      const held = tryLock(this.lockFile(r.service), 'exclusive');
+      if (!held) continue;
+      try {
+        const again = this.releases.get(r.service, r.number);
+        if (again?.status !== 'warm' || isWarm(again, now)) continue;
+        await this.endWarm(again, 'warm window over');
+        ended++;
+      } finally {
+        held.release();
+      }
+    }
+    return ended;
+  }
+
+  /** A warm release becomes a plain stopped one: servers out of the proxy, row `stopped`, then its containers stop. */
+  private async endWarm(release: Release, why: string): Promise<void> {
+    this.progress(`release ${release.number}: ${why}`);
+    if (release.spec.port && this.proxy.pid() !== undefined) {
+      await this.dropServers(backendOf(release.service), release.containers, 0);
+    }
+    this.releases.update(release.service, release.number, { status: 'stopped' });
+    await this.stopContainers(release.containers, release);
   }
 
   /**
@@ -227,9 +331,9 @@ export class Deployer {
   async remove(service: string): Promise<void> {
     await this.withLock(service, 'remove', async () => {
       const history = this.releases.history(service);
-      const live = this.releases.live(service);
-      if (live?.spec.port && this.proxy.pid() !== undefined) {
-        await this.dropServers(backendOf(service), live.containers, 0);
+      if (this.proxy.pid() !== undefined) {
+        for (const r of history.filter((h) => h.spec.port && (h.status === 'live' || h.status === 'warm')))
+          await this.dropServers(backendOf(service), r.containers, 0);
       }
       for (const r of history) {
         for (const id of r.containers) {
@@ -275,59 +379,16 @@ export class Deployer {
   }
 
   private async startReplicas(release: Release): Promise<string[]> {
-    const { spec } = release;
-    const ids: string[] = [];
-    for (let i = 1; i <= spec.replicas; i++) {
-      const name = `${release.service}-${release.number}-${i}`;
-      const stale = this.runtime.records.get(name);
-      if (stale) await this.runtime.remove(stale.id, { force: true });
-      // The name as deployed when it still means this image (ps shows it), else the ID.
-      const image = sameImage(this.store, release.imageName, release.imageId)
-        ? release.imageName
-        : release.imageId;
-      const check = spec.healthcheck;
-      const ms = (n: number | undefined) => (n === undefined ? undefined : `${n}ms`);
-      const row = this.runtime.create({
-        image,
-        name,
-        env: spec.env,
-        network: spec.network,
-        networkAliases: [release.service, ...(spec.aliases ?? [])],
-        extraNetworks: spec.extraNetworks?.map((n) => ({
-          name: n.name,
-          aliases: [release.service, ...n.aliases],
-        })),
-        publish: spec.publish,
-        command: spec.command,
-        entrypoint: spec.entrypoint,
-        volumes: spec.volumes,
-        tmpfs: spec.tmpfs,
-        user: spec.user,
-        workdir: spec.workdir,
-        restart: spec.restart ?? 'unless-stopped',
-        stopSignal: spec.stopSignal,
-        stopTimeout: spec.stopGraceSeconds,
-        healthTest: check?.test,
-        healthInterval: ms(check?.intervalMs),
-        healthTimeout: ms(check?.timeoutMs),
-        healthRetries: check?.retries,
-        healthStartPeriod: ms(check?.startPeriodMs),
-        labels: {
-          ...spec.labels,
-          ...(spec.project ? { 'io.skiff.project': spec.project } : {}),
-          'io.skiff.service': release.service,
-          'io.skiff.release': String(release.number),
-        },
-      });
-      ids.push(row.id);
-      this.releases.update(release.service, release.number, { containers: ids });
-    }
-    await Promise.all(ids.map((id) => this.runtime.start(id)));
+    const ids = await startReplicas(this.store, this.runtime, this.releases, release);
     this.progress(`started ${ids.length} replica${ids.length === 1 ? '' : 's'}`);
     return ids;
   }
 
   private async awaitReady(release: Release, ids: string[]): Promise<void> {
+    const { spec } = release;
+    // The gate readyOne applies: a health check's own deadline, else skiff's HTTP/TCP check's.
+    const withinMs = spec.port && !spec.healthcheck ? spec.healthTimeoutMs : healthDeadlineMs(spec);
+    this.progress(`waiting for release ${release.number} to be ready (at most ${withinMs / 1000} s)…`);
     await Promise.all(ids.map((id) => this.readyOne(release, id)));
     this.progress(`${ids.length} replica${ids.length === 1 ? '' : 's'} ready`);
   }
@@ -372,38 +433,42 @@ export class Deployer {
 
   /**
    * The switch (docs/haproxy.md#switching-traffic): add the new servers with explicit options, enable them,
-   * drain the old ones — then the live pointer moves; then the old servers leave once their
-   * requests are done, and their containers stop.
+   * drain the old ones — then the live pointer moves; then the old release stays warm, or its
+   * servers leave once their requests are done and its containers stop.
    */
   private async switchTraffic(
     service: string,
     spec: ServiceSpec,
     t: { to: number; from: number | undefined; ids: string[] },
   ): Promise<void> {
-    const old = t.from === undefined ? [] : this.releases.find(service, t.from).containers;
-    if (spec.port) {
-      const backend = backendOf(service);
-      const present = new Set((await this.proxy.api.servers(backend)).map((v) => v.name));
-      await this.addServers(backend, spec, t.ids, present);
-      const oldNames = old.flatMap((id) => this.runtime.records.get(id)?.name ?? []);
-      for (const name of oldNames) {
-        if (present.has(name)) await this.proxy.api.setState(backend, name, 'drain');
-      }
+    const previous = t.from === undefined ? undefined : this.releases.find(service, t.from);
+    if (!spec.port) {
       this.releases.switchLive(service, t.to, t.from);
-      this.progress(`traffic on release ${t.to}`);
-      await this.dropServers(backend, old, spec.drainMs);
-      this.proxy.saveServers(this.frontends());
-    } else {
-      this.releases.switchLive(service, t.to, t.from);
+      if (previous) await this.stopContainers(previous.containers, previous);
+      return;
     }
-    await this.stopContainers(old);
+    const backend = backendOf(service);
+    const present = new Set((await this.proxy.api.servers(backend)).map((v) => v.name));
+    await this.addServers(backend, spec, t.ids, present);
+    const oldNames = (previous?.containers ?? []).flatMap((id) => this.runtime.records.get(id)?.name ?? []);
+    for (const name of oldNames) {
+      if (present.has(name)) await this.proxy.api.setState(backend, name, 'drain');
+    }
+    const warmUntil = previous ? this.warmUntil(previous) : undefined;
+    this.releases.switchLive(service, t.to, t.from, { warmUntil });
+    this.progress(`traffic on release ${t.to}`);
+    if (previous) await this.leave(previous, warmUntil);
+    else this.proxy.saveServers(this.frontends());
   }
 
   /** Waits (at most `drainMs`) for the servers' requests to finish, then removes them. */
-  private async dropServers(backend: string, ids: string[], drainMs: number): Promise<void> {
+  private async dropServers(backend: string, ids: string[], drainMs: number, of?: Release): Promise<void> {
     const present = new Set((await this.proxy.api.servers(backend)).map((s) => s.name));
     const names = ids.flatMap((id) => this.runtime.records.get(id)?.name ?? []).filter((n) => present.has(n));
     if (names.length === 0) return;
+    if (of && drainMs > 0) {
+      this.progress(`draining release ${of.number}: its requests finish (at most ${drainMs / 1000} s)…`);
+    }
     const deadline = Date.now() + drainMs;
     for (;;) {
       const load = await this.proxy.api.load(backend);
@@ -417,7 +482,12 @@ export class Deployer {
     }
   }
 
-  private async stopContainers(ids: string[]): Promise<void> {
+  /** Stops the running ones, saying so first: a stop can take the whole stop timeout. */
+  private async stopContainers(ids: string[], of: Release): Promise<void> {
+    const running = ids.filter((id) => this.running(id));
+    if (running.length === 0) return;
+    const timeout = this.stopTimeout ?? of.spec.stopGraceSeconds ?? 10;
+    this.progress(`stopping release ${of.number} (stop timeout ${timeout} s)…`);
     await Promise.all(
       ids.map(async (id) => {
         const row = this.runtime.records.get(id);
@@ -425,6 +495,11 @@ export class Deployer {
           await this.runtime.stop(id, this.stopTimeout);
       }),
     );
+  }
+
+  private running(id: string): boolean {
+    const row = this.runtime.records.get(id);
+    return row !== undefined && this.runtime.refresh(row).state === 'running';
   }
 
   /** A release that never became ready: its containers go, the previous one keeps (or resumes) serving. */
@@ -447,13 +522,17 @@ export class Deployer {
   }
 
   /**
-   * Only the release before the live one keeps its (stopped) containers: it is the rollback
-   * target. Older ones are retired — history stays, containers go; `rollback --to` makes them
-   * again from their spec while their image is still in the store.
+   * Only the release before the live one keeps its containers (warm or stopped): it is the
+   * rollback target. Older ones are retired — history stays, containers go (a warm one's
+   * servers first); `rollback --to` makes them again from their spec while their image is
+   * still in the store.
    */
   private async retireBefore(service: string, keep: number): Promise<void> {
     for (const r of this.releases.history(service)) {
-      if (r.status !== 'stopped' || r.number === keep) continue;
+      if ((r.status !== 'stopped' && r.status !== 'warm') || r.number === keep) continue;
+      if (r.status === 'warm' && r.spec.port && this.proxy.pid() !== undefined) {
+        await this.dropServers(backendOf(service), r.containers, 0);
+      }
       for (const id of r.containers) await this.runtime.remove(id, { force: true }).catch(() => undefined);
       this.releases.update(service, r.number, { status: 'retired', containers: [] });
     }
@@ -469,10 +548,14 @@ export class Deployer {
     }
   }
 
-  private async withLock<T>(service: string, verb: string, fn: () => Promise<T>): Promise<T> {
-    const dir = path.join(this.store.paths.root, 'deploy');
+  private lockFile(service: string): string {
+    const dir = this.store.paths.deploy;
     fs.mkdirSync(dir, { recursive: true });
-    const held: FileLock | undefined = tryLock(path.join(dir, `${service}.lock`), 'exclusive');
+    return path.join(dir, `${service}.lock`);
+  }
+
+  private async withLock<T>(service: string, verb: string, fn: () => Promise<T>): Promise<T> {
+    const held: FileLock | undefined = tryLock(this.lockFile(service), 'exclusive');
     if (!held) {
       throw new FailedPrecondition(
         `${verb} \`${service}\`: another deploy or rollback of \`${service}\` is in progress; nothing was changed`,
@@ -496,12 +579,11 @@ export class Deployer {
   }
 }
 
-function sameImage(store: Store, name: string, imageId: string): boolean {
-  try {
-    return resolveImage(store, name).imageId === imageId;
-  } catch {
-    return false;
-  }
+/** Whether a warm release is still inside its window at `now`. */
+export function isWarm(release: Release, now = new Date()): boolean {
+  return (
+    release.status === 'warm' && release.warmUntil !== null && Date.parse(release.warmUntil) > now.getTime()
+  );
 }
 
 function notReady(
@@ -519,39 +601,4 @@ function notReady(
 function author(): string {
   if (process.env['SKIFF_AUTHOR']) return process.env['SKIFF_AUTHOR'];
   return `${os.userInfo().username}@${os.hostname()}`;
-}
-
-/** The one-line "what changed" of a release, like a generated commit subject. */
-export function describeChange(previous: Release | undefined, spec: ServiceSpec, imageId: string): string {
-  if (!previous)
-    return `first release: ${spec.image}, ${spec.replicas} replica${spec.replicas === 1 ? '' : 's'}`;
-  const changes: string[] = [];
-  const p = previous.spec;
-  if (previous.imageId !== imageId) changes.push(`image ${p.image} → ${spec.image}`);
-  else if (p.image !== spec.image) changes.push(`image name ${p.image} → ${spec.image} (same image)`);
-  if (p.replicas !== spec.replicas) changes.push(`replicas ${p.replicas} → ${spec.replicas}`);
-  if (JSON.stringify([...p.env].sort()) !== JSON.stringify([...spec.env].sort())) changes.push('env changed');
-  if (JSON.stringify(p.port) !== JSON.stringify(spec.port)) changes.push('port changed');
-  if (p.health !== spec.health) changes.push(`health ${p.health ?? 'none'} → ${spec.health ?? 'none'}`);
-  if (JSON.stringify(p.command) !== JSON.stringify(spec.command)) changes.push('command changed');
-  if (JSON.stringify(p.volumes) !== JSON.stringify(spec.volumes)) changes.push('volumes changed');
-  // The rest (most of it only a compose file sets) by name.
-  const keys: (keyof ServiceSpec)[] = [
-    'network',
-    'entrypoint',
-    'aliases',
-    'extraNetworks',
-    'publish',
-    'tmpfs',
-    'user',
-    'workdir',
-    'labels',
-    'restart',
-    'stopSignal',
-    'stopGraceSeconds',
-    'healthcheck',
-  ];
-  const changedKeys = keys.filter((k) => JSON.stringify(p[k]) !== JSON.stringify(spec[k]));
-  if (changedKeys.length > 0) changes.push(`${changedKeys.join(', ')} changed`);
-  return changes.length > 0 ? changes.join(', ') : 'redeploy, nothing changed';
 }

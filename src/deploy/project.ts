@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgument } from '../util/errors.js';
+import { parsePortMapping } from '../util/port-mapping.js';
 import { checkServiceName, type ServiceSpec } from './releases.js';
 
 export const PROJECT_FILES = [
@@ -117,7 +118,7 @@ function toSpec(
     port:
       ports === undefined
         ? undefined
-        : portOf(String(ports), () => bad(`${where('port')} must be [IP:]PORT[:CONTAINER_PORT]`)),
+        : parsePortMapping(String(ports), () => bad(`${where('port')} must be [IP:]PORT[:CONTAINER_PORT]`)),
     health: health as string | undefined,
     healthTimeoutMs: seconds(raw['health_timeout'], 30) * 1000,
     drainMs: seconds(raw['drain'], 5) * 1000,
@@ -128,18 +129,6 @@ function toSpec(
     command: commandOf(raw['command'], () => bad(`${where('command')} must be a string or list`)),
     volumes: stringList(raw['volumes'], () => bad(`${where('volumes')} must be a list of NAME:/path`)),
   };
-}
-
-/** `[IP:]PUBLIC[:CONTAINER]` (skiff) or compose's `PUBLIC:CONTAINER` / `IP:PUBLIC:CONTAINER`. */
-export function portOf(text: string, bad: () => Error): ServiceSpec['port'] {
-  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d+)(?::(\d+))?(?:\/tcp)?$/.exec(text);
-  const valid = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
-  if (m) {
-    const pub = Number(m[2]);
-    const container = m[3] === undefined ? pub : Number(m[3]);
-    if (valid(pub) && valid(container)) return { bind: m[1] ?? '0.0.0.0', public: pub, container };
-  }
-  throw bad();
 }
 
 function envOf(value: unknown, bad: () => Error): string[] {

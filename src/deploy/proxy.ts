@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { storePaths } from '../store/paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { FailedPrecondition, Unavailable } from '../util/errors.js';
 import { programPath } from '../util/programs.js';
@@ -32,7 +33,7 @@ export class Proxy {
   readonly api: ProxyApi;
 
   constructor(root: string) {
-    this.dir = path.join(root, 'proxy');
+    this.dir = storePaths(root).proxy;
     this.api = new ProxyApi(path.join(this.dir, 'admin.sock'));
   }
 

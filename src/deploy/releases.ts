@@ -1,4 +1,4 @@
-/** Services and their numbered releases (schema in store/database.ts, migration 5). */
+/** Services and their numbered releases (schema in store/database.ts, migrations 5 and 11). */
 import type { Database as DB } from 'better-sqlite3';
 import { InvalidArgument, NotFound } from '../util/errors.js';
 
@@ -48,7 +48,8 @@ export interface ServiceSpec {
   };
 }
 
-export type ReleaseStatus = 'deploying' | 'live' | 'stopped' | 'failed' | 'retired';
+/** `warm`: switched away from but still running, drained, until `warmUntil` (a rollback target that needs no start). */
+export type ReleaseStatus = 'deploying' | 'live' | 'warm' | 'stopped' | 'failed' | 'retired';
 
 export interface Release {
   service: string;
@@ -61,6 +62,8 @@ export interface Release {
   created: string;
   author: string;
   message: string;
+  /** ISO time the warm window ends (status `warm`), else null */
+  warmUntil: string | null;
 }
 
 interface ReleaseRow {
@@ -74,6 +77,7 @@ interface ReleaseRow {
   created: string;
   author: string;
   message: string;
+  warm_until: string | null;
 }
 
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]{0,40}$/;
@@ -132,7 +136,7 @@ export class Releases {
   }
 
   /** A new release, numbered after the last one, in state `deploying`. */
-  begin(r: Omit<Release, 'number' | 'status' | 'containers'>): Release {
+  begin(r: Omit<Release, 'number' | 'status' | 'containers' | 'warmUntil'>): Release {
     return this.db.transaction(() => {
       this.db
         .prepare('INSERT OR IGNORE INTO services (name, live, created) VALUES (?, NULL, ?)')
@@ -163,27 +167,49 @@ export class Releases {
   update(
     service: string,
     number: number,
-    fields: { status?: ReleaseStatus; containers?: string[]; message?: string },
+    fields: { status?: ReleaseStatus; containers?: string[]; message?: string; warmUntil?: string | null },
   ): void {
     const current = this.find(service, number);
+    const status = fields.status ?? current.status;
     this.db
-      .prepare('UPDATE releases SET status = ?, containers = ?, message = ? WHERE service = ? AND number = ?')
+      .prepare(
+        'UPDATE releases SET status = ?, containers = ?, message = ?, warm_until = ? WHERE service = ? AND number = ?',
+      )
       .run(
-        fields.status ?? current.status,
+        status,
         JSON.stringify(fields.containers ?? current.containers),
         fields.message ?? current.message,
+        // Only a warm release has a window: any other status clears it.
+        status === 'warm' ? (fields.warmUntil ?? current.warmUntil) : null,
         service,
         number,
       );
   }
 
-  /** The switch of the live pointer, with the statuses of both releases, in one transaction. */
-  switchLive(service: string, to: number, from: number | undefined): void {
+  /**
+   * The switch of the live pointer, with the statuses of both releases, in one transaction.
+   * With `warmUntil`, the release switched away from stays warm until then instead of stopped.
+   */
+  switchLive(service: string, to: number, from: number | undefined, o: { warmUntil?: string } = {}): void {
     this.db.transaction(() => {
-      if (from !== undefined && from !== to) this.update(service, from, { status: 'stopped' });
+      if (from !== undefined && from !== to) {
+        this.update(
+          service,
+          from,
+          o.warmUntil ? { status: 'warm', warmUntil: o.warmUntil } : { status: 'stopped' },
+        );
+      }
       this.update(service, to, { status: 'live' });
       this.db.prepare('UPDATE services SET live = ? WHERE name = ?').run(to, service);
     })();
+  }
+
+  /** Warm releases (of every service) whose window ended at `now` or before. */
+  warmEnded(now: Date): Release[] {
+    const rows = this.db
+      .prepare("SELECT * FROM releases WHERE status = 'warm' AND warm_until <= ? ORDER BY service, number")
+      .all(now.toISOString()) as ReleaseRow[];
+    return rows.map(toRelease);
   }
 
   removeService(service: string): void {
@@ -203,5 +229,6 @@ function toRelease(row: ReleaseRow): Release {
     created: row.created,
     author: row.author,
     message: row.message,
+    warmUntil: row.warm_until ?? null,
   };
 }

@@ -6,7 +6,7 @@
 import type { Runtime } from '../runtime/runtime.js';
 import type { ServerState } from './haproxy-api.js';
 import { backendOf, type Proxy } from './proxy.js';
-import type { Releases } from './releases.js';
+import type { Release, Releases } from './releases.js';
 
 export interface ServiceStatus {
   name: string;
@@ -24,6 +24,8 @@ export interface ServiceStatus {
   }[];
   /** set when the proxy could not be asked */
   proxyError?: string;
+  /** the release switched away from, still running and drained, until when (deployer.ts) */
+  warm?: { release: number; until: string; servers: ServiceStatus['servers'] };
 }
 
 export async function serviceStatus(
@@ -48,13 +50,18 @@ export async function serviceStatus(
     };
     if (live?.spec.port) {
       try {
-        const servers = await proxy.api.servers(backendOf(s.name));
-        status.servers = servers.map((v) => ({
-          name: v.name,
-          address: `${v.address}:${v.port}`,
-          state: v.status,
-        }));
-        status.ready = servers.filter((v) => v.status === 'ready').length;
+        const all = await proxy.api.servers(backendOf(s.name));
+        // The backend also holds a warm release's drained servers: each listed with its release.
+        const of = (r: Release) => {
+          const names = new Set(r.containers.flatMap((id) => runtime.records.get(id)?.name ?? []));
+          return all
+            .filter((v) => names.has(v.name))
+            .map((v) => ({ name: v.name, address: `${v.address}:${v.port}`, state: v.status }));
+        };
+        status.servers = of(live);
+        status.ready = status.servers.filter((v) => v.state === 'ready').length;
+        const warm = releases.history(s.name).find((r) => r.status === 'warm' && r.warmUntil);
+        if (warm) status.warm = { release: warm.number, until: warm.warmUntil!, servers: of(warm) };
       } catch (err) {
         status.proxyError = (err as Error).message;
       }

@@ -73,13 +73,21 @@ export function attach(bundle: string, streams: AttachStreams): Attached {
     done,
     close,
     resize(rows, cols) {
-      try {
-        const ctl = fs.openSync(path.join(bundle, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-        fs.writeSync(ctl, `1 ${rows} ${cols}\n`);
-        fs.closeSync(ctl);
-      } catch {
-        // The container is gone; nothing to resize.
-      }
+      resizeConsole(bundle, rows, cols);
     },
   };
+}
+
+/** The window size of the tty conmon holds for the container in `bundle` (its `ctl` FIFO). */
+export function resizeConsole(bundle: string, rows: number, cols: number): void {
+  try {
+    const ctl = fs.openSync(path.join(bundle, 'ctl'), fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    try {
+      fs.writeSync(ctl, `1 ${rows} ${cols}\n`);
+    } finally {
+      fs.closeSync(ctl);
+    }
+  } catch {
+    // The container is gone (or conmon with it); nothing to resize.
+  }
 }

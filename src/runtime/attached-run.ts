@@ -19,6 +19,12 @@ export interface RunStreams {
   onAttached?: (attached: Attached) => void;
   /** Called once the run is over, whatever its outcome: to restore a terminal. */
   onDetached?: () => void;
+  /**
+   * Called when the output has ended, before the exit is recorded: delivers what is still
+   * buffered. A client that reads the exit elsewhere (the API's `wait`, on another
+   * connection) then has all the output, as with dockerd, which also waits for its streams.
+   */
+  drain?: () => Promise<void>;
 }
 
 /** Starts container `id` attached to `streams` and resolves to its exit status. */
@@ -35,13 +41,14 @@ export async function runAttached(
  * Starts container `id` attached to `streams`; resolves once it runs, with `exited`, which
  * resolves to its exit status once its output has all arrived, the exit is recorded and (with
  * `rm`) the container is removed. For callers that must answer "started" before the exit: the
- * API service's `start` after an `attach`.
+ * API service's `start` after an `attach`. A container that cannot start is removed, as a
+ * failed `run` leaves nothing, unless `keepOnFailure` (`skiff start -a` of one that existed).
  */
 export async function startAttached(
   runtime: Runtime,
   id: string,
   streams: RunStreams,
-  options: { rm?: boolean; onRemoveError?: (err: Error) => void } = {},
+  options: { rm?: boolean; keepOnFailure?: boolean; onRemoveError?: (err: Error) => void } = {},
 ): Promise<{ exited: Promise<number> }> {
   let attached: Attached | undefined;
   try {
@@ -58,12 +65,13 @@ export async function startAttached(
   } catch (err) {
     attached?.close();
     streams.onDetached?.();
-    await runtime.remove(id, { force: true }).catch(() => undefined);
+    if (!options.keepOnFailure) await runtime.remove(id, { force: true }).catch(() => undefined);
     throw err;
   }
   const exited = (async () => {
     try {
       await attached?.done;
+      await streams.drain?.();
       return await runtime.wait(id);
     } finally {
       attached?.close();

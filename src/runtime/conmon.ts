@@ -172,6 +172,7 @@ export function runtimeError(message: string): SkiffError {
   if (/not found in \$PATH|no such file or directory/i.test(short) && /exec|executable/i.test(short)) {
     return new CannotRun(short, 127);
   }
-  if (/permission denied|exec format error|is a directory/i.test(short)) return new CannotRun(short, 126);
+  if (/permission denied|exec format error|is a directory|open executable/i.test(short))
+    return new CannotRun(short, 126);
   return new FailedPrecondition(`create container: ${short}`, { code: 'RUNTIME_FAILED' });
 }

@@ -1,6 +1,7 @@
 /** What `ps` shows of a container, from its row and its image's config. */
 import type { ContainerConfig } from '../oci/config.js';
 import type { HealthState } from './health.js';
+import { isPaused } from './pause.js';
 import { parsePublish, type PortMapping } from './network/index.js';
 import type { ContainerRow, CreateOptions } from './records.js';
 
@@ -18,13 +19,20 @@ export interface ContainerSummary {
   ports: PortMapping[];
   /** starting | healthy | unhealthy while a health check runs; absent without one. */
   health?: HealthState['status'];
+  /** Running, with its processes frozen (`pause`); absent otherwise. */
+  paused?: true;
 }
 
 /**
  * What `ps` lists. The command is the one the container runs: its own entrypoint and command
  * over the image's, as the spec has them (an entrypoint given resets the image's Cmd).
+ * `resolvedPorts`: the published ports of a running container, from its network record.
  */
-export function summary(row: ContainerRow, imageConfig: () => ContainerConfig): ContainerSummary {
+export function summary(
+  row: ContainerRow,
+  imageConfig: () => ContainerConfig,
+  resolvedPorts?: PortMapping[],
+): ContainerSummary {
   const o = JSON.parse(row.spec) as CreateOptions;
   let image: ContainerConfig = {};
   try {
@@ -45,9 +53,11 @@ export function summary(row: ContainerRow, imageConfig: () => ContainerConfig): 
     exitCode: row.exit_code,
     started: row.started,
     finished: row.finished,
-    ports: (o.publish ?? []).flatMap(parsePublish),
+    // While it runs, the ports as published (a random host port resolved); else as asked.
+    ports: resolvedPorts ?? (o.publish ?? []).flatMap(parsePublish),
     ...(row.state === 'running' && row.health
       ? { health: (JSON.parse(row.health) as HealthState).status }
       : {}),
+    ...(isPaused(row) ? { paused: true as const } : {}),
   };
 }

@@ -1,6 +1,6 @@
 /** The checks `create` makes of its options, so that bad ones fail before anything exists. */
 import { InvalidArgument } from '../util/errors.js';
-import { parseDuration } from './health.js';
+import { parseDuration } from '../util/duration.js';
 import { parsePublish } from './network/index.js';
 import { checkName, type CreateOptions } from './records.js';
 import { parseCpus, parseMemory, parseUlimit } from './spec.js';

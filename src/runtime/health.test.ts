@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { healthSpec, initialHealth, nextHealth, parseDuration, type HealthSpec } from './health.js';
+import { parseDuration } from '../util/duration.js';
+import { healthSpec, initialHealth, nextHealth, type HealthSpec } from './health.js';
 
 test('durations in Docker form', () => {
   assert.equal(parseDuration('30s', 'x'), 30_000);

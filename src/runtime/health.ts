@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ContainerConfig } from '../oci/config.js';
-import { InvalidArgument } from '../util/errors.js';
+import { parseDuration } from '../util/duration.js';
 import type { CreateOptions } from './records.js';
 
 export interface HealthSpec {
@@ -29,16 +29,6 @@ export interface HealthState {
 }
 
 const NS_PER_MS = 1_000_000;
-
-/** "30s", "1m30s", "500ms", "2h" → milliseconds. */
-export function parseDuration(s: string, flag: string): number {
-  const parts = [...s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== s) {
-    throw new InvalidArgument(`invalid duration \`${s}\` for --${flag} (e.g. 30s, 1m30s, 500ms)`);
-  }
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
-  return parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2] as keyof typeof unit], 0);
-}
 
 /** The check a container gets: its own flags over the image's HEALTHCHECK, Docker's defaults. */
 export function healthSpec(options: CreateOptions, image: ContainerConfig): HealthSpec | undefined {

@@ -5,7 +5,8 @@
  * Like filepath-securejoin, every symlink is resolved by hand with `/` meaning the rootfs
  * and `..` stopping at it. What remains is a race with a process inside a running container
  * swapping a directory for a link between our checks; the final open refuses links
- * (O_NOFOLLOW), and skiff only does this before the container starts.
+ * (O_NOFOLLOW), and skiff only does this before the container starts or while it is paused
+ * (container-root.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -21,8 +21,8 @@ export interface CreateOptions {
   network?: string;
   /** more names the container answers to on a user network (a service's name) */
   networkAliases?: string[];
-  /** user networks joined besides `network` (eth1, eth2, …), each with its own aliases */
-  extraNetworks?: { name: string; aliases?: string[] }[];
+  /** user networks joined besides `network` (eth1, eth2, …), each with its own aliases (and address, when asked) */
+  extraNetworks?: { name: string; aliases?: string[]; ip?: string }[];
   publish?: string[];
   volumes?: string[];
   tmpfs?: string[];
@@ -149,6 +149,22 @@ export class ContainerRecords {
         const other = this.byName(row.name);
         throw new AlreadyExists(
           `create container \`${row.name}\`: the name is already in use by container ${other?.id.slice(0, 12) ?? ''}; remove it or choose another name`,
+          { code: 'NAME_IN_USE' },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /** A new name for container `id`; AlreadyExists when another container has it. */
+  rename(id: string, name: string): void {
+    try {
+      this.db.prepare('UPDATE containers SET name = ? WHERE id = ?').run(name, id);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        const other = this.byName(name);
+        throw new AlreadyExists(
+          `rename container \`${id.slice(0, 12)}\`: the name \`${name}\` is already in use by container ${other?.id.slice(0, 12) ?? ''}`,
           { code: 'NAME_IN_USE' },
         );
       }

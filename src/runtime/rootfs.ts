@@ -27,7 +27,7 @@ export function rootfsDirs(containerDir: string): RootfsDirs {
 
 /** The short link for a layer's diff dir, made on first use. */
 function shortLink(store: Store, diffId: Digest): string {
-  const dir = path.join(store.paths.root, 'l');
+  const dir = store.paths.overlayLinks;
   fs.mkdirSync(dir, { recursive: true });
   const name = parseDigest(diffId).hex.slice(0, 16);
   const link = path.join(dir, name);

@@ -16,7 +16,7 @@ import { lock, tryLock, type FileLock } from '../sys/flock.js';
 import { FailedPrecondition, InvalidArgument, errnoCode } from '../util/errors.js';
 import { createContainer } from './conmon.js';
 import { LOG_MAX_BYTES, readLog, type LogLine } from './logs.js';
-import { NetworkManager, parsePublish } from './network/index.js';
+import { NetworkManager, parsePublish, type PortMapping } from './network/index.js';
 import { chooseRuntime } from './oci-runtime.js';
 import { isAlive, processStartTime } from './procfs.js';
 import {
@@ -28,16 +28,14 @@ import {
   type CreateOptions,
 } from './records.js';
 import { mountRootfs, unmountRootfs } from './rootfs.js';
-import {
-  deleteRuntimeState,
-  hasRuntimeState,
-  runtimeCall,
-  runtimeCallInBackground,
-  runtimeExec,
-} from './runtime-cli.js';
+import { deleteRuntimeState, hasRuntimeState, runtimeCall, runtimeCallInBackground } from './runtime-cli.js';
+import { resizeConsole } from './attach.js';
+import { startExec, type ExecOptions, type ExecProcess, type ExecStreams } from './exec.js';
 import { shouldRestart } from './restart-policy.js';
-import { buildSpec, parseCpus, parseMemory, parseUlimit, type SpecInput } from './spec.js';
-import { parseVolume, prepareMounts } from './volumes.js';
+import { isPaused, thawAfterSignal } from './pause.js';
+import { buildSpec } from './spec.js';
+import { specInput } from './spec-input.js';
+import { parseVolume } from './volumes.js';
 import { Volumes } from './volume-store.js';
 import { precompileSeccomp } from './seccomp-cache.js';
 import { healthSpec, initialHealth } from './health.js';
@@ -72,13 +70,9 @@ export class Runtime {
     private readonly options: RuntimeOptions,
   ) {
     this.records = new ContainerRecords(store.meta.db);
-    this.dir = path.join(store.paths.root, 'containers');
+    this.dir = store.paths.containers;
     fs.mkdirSync(this.dir, { recursive: true });
-    this.networks = new NetworkManager(
-      store.meta.db,
-      path.join(store.paths.root, 'networks'),
-      kernelNames(store.paths.root),
-    );
+    this.networks = new NetworkManager(store.meta.db, store.paths.networks, kernelNames(store.paths.root));
     this.volumes = new Volumes(store.meta.db, store.paths.root);
     this.quotas = new LayerQuotas(this.dir, store.paths.root);
   }
@@ -174,12 +168,22 @@ export class Runtime {
         hostname: options.hostname ?? row.id.slice(0, 12),
         aliases: options.networkAliases,
         ports: (options.publish ?? []).flatMap(parsePublish),
-        extra: options.extraNetworks?.map((n) => ({ network: n.name, aliases: n.aliases })),
+        extra: options.extraNetworks?.map((n) => ({ network: n.name, aliases: n.aliases, ip: n.ip })),
       });
       const spec = await precompileSeccomp(
-        buildSpec(this.specInput(row, options, image.config.config ?? {}, rootfs, attachment)),
+        buildSpec(
+          specInput({
+            row,
+            options,
+            image: image.config.config ?? {},
+            rootfs,
+            attachment,
+            storeRoot: this.store.paths.root,
+            containerDir: this.containerDir(row.id),
+          }),
+        ),
         {
-          cacheDir: path.join(this.store.paths.root, 'cache', 'seccomp'),
+          cacheDir: path.join(this.store.paths.cache, 'seccomp'),
           runtime: path.basename(row.runtime) === 'runc' ? 'runc' : 'crun',
           runtimePath: row.runtime,
           onError: (err) => this.options.notice?.(`precompile seccomp: ${(err as Error).message}`),
@@ -240,51 +244,6 @@ export class Runtime {
     const manifests = this.store.meta.manifestsOf(imageId);
     if (manifests[0]) return manifests[0].digest;
     throw new FailedPrecondition(`start container: image ${imageId} has no manifest`);
-  }
-
-  private specInput(
-    row: ContainerRow,
-    o: CreateOptions,
-    image: ContainerConfig,
-    rootfs: string,
-    attachment: ReturnType<NetworkManager['attach']>,
-  ): SpecInput {
-    return {
-      id: row.id,
-      rootfs,
-      image,
-      command: o.command && o.command.length > 0 ? o.command : undefined,
-      entrypoint: o.entrypoint,
-      env: o.env,
-      workdir: o.workdir,
-      user: o.user,
-      tty: o.tty,
-      stdin: o.interactive,
-      hostname: o.hostname ?? row.id.slice(0, 12),
-      readOnly: o.readOnly,
-      privileged: o.privileged,
-      capAdd: o.capAdd,
-      capDrop: o.capDrop,
-      memory: o.memory ? parseMemory(o.memory) : undefined,
-      cpus: o.cpus ? parseCpus(o.cpus) : undefined,
-      pidsLimit: o.pidsLimit,
-      ulimits: (o.ulimits ?? []).map(parseUlimit),
-      mounts: prepareMounts(this.store.paths.root, o.volumes ?? [], o.tmpfs ?? []),
-      network:
-        attachment.mode === 'host'
-          ? { kind: 'host' }
-          : attachment.netnsPath
-            ? { kind: 'path', path: attachment.netnsPath }
-            : { kind: 'new' },
-      files: {
-        hosts: attachment.hostsFile,
-        resolvConf: attachment.resolvConf,
-        hostname: hostnameFile(this.containerDir(row.id), o.hostname ?? row.id.slice(0, 12)),
-      },
-      cgroupsPath: `/skiff/${row.id}`,
-      stopSignal: o.stopSignal ?? image.StopSignal,
-      annotations: { 'io.skiff.name': row.name },
-    };
   }
 
   /** Waits for the container to exit and returns its status; cleans up what the run held. */
@@ -413,12 +372,22 @@ export class Runtime {
       .all()
       .map((row) => this.refresh(row))
       .filter((row) => options.all || row.state === 'running')
-      .map((row) => summary(row, () => this.imageConfigOf(row)));
+      .map((row) => summary(row, () => this.imageConfigOf(row), this.resolvedPorts(row)));
   }
 
-  inspect(input: string): ContainerRow & { options: CreateOptions } {
+  /** `ports`: what it publishes, host ports resolved while it runs (as `ps` shows them). */
+  inspect(input: string): ContainerRow & { options: CreateOptions; ports: PortMapping[] } {
     const row = this.refresh(this.records.find(input));
-    return { ...row, options: JSON.parse(row.spec) as CreateOptions };
+    const options = JSON.parse(row.spec) as CreateOptions;
+    return {
+      ...row,
+      options,
+      ports: this.resolvedPorts(row) ?? (options.publish ?? []).flatMap(parsePublish),
+    };
+  }
+
+  private resolvedPorts(row: ContainerRow): PortMapping[] | undefined {
+    return row.state === 'running' ? this.networks.publishedPorts(row.id) : undefined;
   }
 
   /** The container's address on its network (running containers on bridge and user networks). */
@@ -429,8 +398,11 @@ export class Runtime {
   kill(input: string, signal = 'KILL'): void {
     const row = this.refresh(this.records.find(input));
     if (row.state !== 'running')
-      throw new FailedPrecondition(`kill container \`${input}\`: container is not running`);
+      throw new FailedPrecondition(`kill container \`${input}\`: container is not running`, {
+        code: 'CONTAINER_NOT_RUNNING',
+      });
     runtimeCall(row.runtime, ['kill', row.id, signal.replace(/^SIG/, '')]);
+    thawAfterSignal(row);
     this.event('kill', row, { signal: signal.replace(/^SIG/, '') });
   }
 
@@ -446,6 +418,7 @@ export class Runtime {
     const signal = (options.stopSignal ?? image.config.config?.StopSignal ?? 'TERM').replace(/^SIG/, '');
     this.markStopped(row.id);
     runtimeCall(row.runtime, ['kill', row.id, signal], { allowFail: true });
+    thawAfterSignal(row);
     const seconds = timeout ?? options.stopTimeout ?? 10;
     const deadline = Date.now() + seconds * 1000;
     const exitFile = this.exitFile(row.id);
@@ -472,6 +445,7 @@ export class Runtime {
       }
       this.markStopped(row.id);
       runtimeCall(row.runtime, ['kill', row.id, 'KILL'], { allowFail: true });
+      thawAfterSignal(row);
       await this.wait(row.id);
     }
     // conmon exits only after its exit command (`container cleanup`) has finished; removing
@@ -491,23 +465,63 @@ export class Runtime {
     recordContainerEvent(this.store.events, action, row, extra, this.options.notice);
   }
 
-  /** Runs a command in a running container, with the caller's stdio. */
-  async exec(
+  /**
+   * Starts `command` in a running container, with this process's stdio (`'inherit'`) or joined
+   * to `io` (exec.ts); resolves once it runs.
+   */
+  async startExec(
     input: string,
     command: string[],
-    options: { tty?: boolean; env?: string[]; user?: string; workdir?: string } = {},
-  ): Promise<number> {
+    options: ExecOptions = {},
+    io: ExecStreams | 'inherit' = {},
+  ): Promise<ExecProcess> {
+    const row = this.running(input, 'exec in');
+    // Its process would join the frozen cgroup and hang there, as would the client.
+    if (isPaused(row))
+      throw new FailedPrecondition(`exec in \`${input}\`: container is paused; unpause it first`);
+    if (command.length === 0) throw new InvalidArgument('exec: no command given', { code: 'NO_COMMAND' });
+    const target = { id: row.id, runtimePath: row.runtime, bundle: this.containerDir(row.id) };
+    return startExec(target, command, options, io);
+  }
+
+  /** Runs a command in a running container with this process's stdio; its exit status. */
+  async exec(input: string, command: string[], options: ExecOptions = {}): Promise<number> {
+    const exec = await this.startExec(input, command, options, 'inherit');
+    const status = await exec.exited;
+    if (exec.failure) throw exec.failure;
+    return status;
+  }
+
+  /** The window size of a running container's tty (conmon's ctl FIFO); nothing without a tty. */
+  resize(input: string, rows: number, cols: number): void {
+    const row = this.running(input, 'resize');
+    if ((JSON.parse(row.spec) as CreateOptions).tty) resizeConsole(this.containerDir(row.id), rows, cols);
+  }
+
+  /** The row of a running container; `verb` names the refused operation otherwise. */
+  running(input: string, verb: string): ContainerRow {
     const row = this.refresh(this.records.find(input));
     if (row.state !== 'running')
-      throw new FailedPrecondition(`exec in \`${input}\`: container is not running`);
-    if (command.length === 0) throw new InvalidArgument('exec: no command given');
-    const args = ['exec'];
-    if (options.tty) args.push('--tty');
-    for (const e of options.env ?? []) args.push('--env', e);
-    if (options.user) args.push('--user', options.user);
-    if (options.workdir) args.push('--cwd', options.workdir);
-    args.push(row.id, ...command);
-    return runtimeExec(row.runtime, args, { tty: options.tty === true });
+      throw new FailedPrecondition(`${verb} \`${input}\`: container is not running`, {
+        code: 'CONTAINER_NOT_RUNNING',
+      });
+    return row;
+  }
+
+  /**
+   * Gives a container another name, running or not. Its peers on user networks resolve the
+   * new name at once: every hosts file that listed the old one is rewritten.
+   */
+  rename(input: string, name: string): ContainerRow {
+    const row = this.records.find(input);
+    checkName(name);
+    if (name === row.name)
+      throw new InvalidArgument(`rename container \`${input}\`: it is already named \`${name}\``);
+    this.records.rename(row.id, name);
+    this.networks.renamed(row.id, name);
+    const renamed = this.records.get(row.id)!;
+    this.event('rename', renamed, { oldName: `/${row.name}` });
+    return renamed;
   }
 
   logs(
@@ -586,13 +600,6 @@ function kernelNames(root: string): { table: string; bridgePrefix: string } {
   if (root === DEFAULT_STORE_ROOT) return { table: 'skiff', bridgePrefix: 'skiff' };
   const hash = createHash('sha256').update(root).digest('hex');
   return { table: `skiff_${hash.slice(0, 12)}`, bridgePrefix: `sk${hash.slice(0, 5)}` };
-}
-
-/** /etc/hostname for the container, bind-mounted like Podman's. */
-function hostnameFile(dir: string, hostname: string): string {
-  const file = path.join(dir, 'hostname');
-  fs.writeFileSync(file, `${hostname}\n`);
-  return file;
 }
 
 function readExitCode(file: string): number | undefined {

@@ -1,6 +1,7 @@
 /**
- * The per-host supervisor: one process per store that rotates the logs of running containers
- * and runs the health checks of those that have one. It is started on demand by `run -d` and
+ * The per-host supervisor: one process per store that rotates the logs of running containers,
+ * runs the health checks of those that have one, and calls its owner's `everyTick` (deploys
+ * end their warm windows there: deploy/deployer.ts `endWarmWindows`). It is started on demand by `run -d` and
  * `start`, holds an exclusive lock so there is never a second, and exits once no container runs
  * for a while, so an idle host runs no skiff process at all.
  */
@@ -8,6 +9,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { storePaths } from '../store/paths.js';
 import { tryLock } from '../sys/flock.js';
 import { healthSpec, initialHealth, nextHealth, runCheck, type HealthState } from './health.js';
 import type { CreateOptions } from './records.js';
@@ -19,7 +21,7 @@ const TICK_MS = 250;
 const IDLE_EXIT_MS = 30_000;
 
 export function supervisorLock(root: string): string {
-  return path.join(root, 'supervisor.lock');
+  return storePaths(root).supervisorLock;
 }
 
 /** Starts the supervisor unless one is running; it detaches and outlives the caller. */
@@ -36,17 +38,26 @@ export function ensureSupervisor(root: string, skiffCommand: string[]): void {
 export async function supervise(
   runtime: Runtime,
   root: string,
-  options: { signal?: AbortSignal; idleExitMs?: number } = {},
+  options: {
+    signal?: AbortSignal;
+    idleExitMs?: number;
+    /**
+     * Work of a layer above on each tick, not awaited: a long one (stopping containers) must not
+     * hold back health checks. The owner keeps two from overlapping.
+     */
+    everyTick?: () => void;
+  } = {},
 ): Promise<void> {
   const held = tryLock(supervisorLock(root), 'exclusive');
   if (held === undefined) return;
   try {
-    fs.writeFileSync(path.join(root, 'supervisor.pid'), `${process.pid}\n`);
+    fs.writeFileSync(storePaths(root).supervisorPid, `${process.pid}\n`);
     let idleSince = Date.now();
     const images = new Map<string, ContainerConfig>();
     while (!options.signal?.aborted) {
       // The store was removed under us (a test's sandbox, a wiped root): nothing to watch.
-      if (!fs.existsSync(path.join(root, 'skiff.db'))) return;
+      if (!fs.existsSync(storePaths(root).db)) return;
+      options.everyTick?.();
       const watched = await checkDue(runtime, images);
       if (watched > 0) idleSince = Date.now();
       else if (Date.now() - idleSince > (options.idleExitMs ?? IDLE_EXIT_MS)) return;
@@ -94,7 +105,7 @@ async function checkDue(runtime: Runtime, images: Map<string, ContainerConfig>):
 export async function stopSupervisor(root: string): Promise<void> {
   let pid: number | undefined;
   try {
-    pid = Number(fs.readFileSync(path.join(root, 'supervisor.pid'), 'utf8').trim());
+    pid = Number(fs.readFileSync(storePaths(root).supervisorPid, 'utf8').trim());
   } catch {
     return;
   }

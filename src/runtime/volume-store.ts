@@ -26,7 +26,8 @@ export class Volumes {
         `create volume \`${name}\`: invalid name, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
       );
     const existing = this.db.prepare('SELECT 1 FROM volumes WHERE name = ?').get(name);
-    if (existing && !options.ifMissing) throw new AlreadyExists(`create volume \`${name}\`: already exists`);
+    if (existing && !options.ifMissing)
+      throw new AlreadyExists(`create volume \`${name}\`: already exists`, { code: 'VOLUME_EXISTS' });
     fs.mkdirSync(volumeDataDir(this.root, name), { recursive: true });
     this.db
       .prepare('INSERT OR IGNORE INTO volumes (name, created) VALUES (?, ?)')
@@ -38,7 +39,7 @@ export class Volumes {
     const row = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as
       | { name: string; created: string }
       | undefined;
-    if (!row) throw new NotFound(`find volume \`${name}\`: no such volume`);
+    if (!row) throw new NotFound(`find volume \`${name}\`: no such volume`, { code: 'VOLUME_NOT_FOUND' });
     return { ...row, mountpoint: volumeDataDir(this.root, name), usedBy: this.usedBy(name) };
   }
 
@@ -52,6 +53,7 @@ export class Volumes {
     if (info.usedBy.length > 0 && !options.force) {
       throw new FailedPrecondition(
         `remove volume \`${name}\`: in use by container ${info.usedBy.join(', ')}`,
+        { code: 'VOLUME_IN_USE' },
       );
     }
     this.db.prepare('DELETE FROM volumes WHERE name = ?').run(name);

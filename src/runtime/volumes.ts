@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { storePaths } from '../store/paths.js';
 import { InvalidArgument } from '../util/errors.js';
 
 export interface VolumeSpec {
@@ -39,7 +40,7 @@ export function parseVolume(spec: string): VolumeSpec {
 }
 
 export function volumeDataDir(root: string, name: string): string {
-  return path.join(root, 'volumes', name, '_data');
+  return path.join(storePaths(root).volumes, name, '_data');
 }
 
 export interface MountSpec {

@@ -16,8 +16,28 @@ export interface AttachClient {
   stderr: boolean;
 }
 
+/** How long an attached client may take to read the end of the output. */
+const DRAIN_MS = 5_000;
+
+/** Ends `socket` and resolves once what was written has been handed to the kernel (or it closed). */
+function ended(socket: Duplex): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.writableFinished || socket.destroyed) return resolve();
+    socket.once('finish', () => resolve());
+    socket.once('close', () => resolve());
+    socket.end();
+  });
+}
+
 export class AttachSessions {
   private readonly pending = new Map<string, Set<AttachClient>>();
+  /** Started containers whose attached clients have not yet been sent all the output. */
+  private readonly sending = new Map<string, Promise<void>>();
+
+  /** Resolves once the clients attached to container `id` have all its output (now, if none). */
+  outputSent(id: string): Promise<void> {
+    return this.sending.get(id) ?? Promise.resolve();
+  }
 
   /** Holds `client` until container `id` starts; a client that hangs up first is dropped. */
   add(id: string, client: AttachClient): void {
@@ -55,6 +75,13 @@ export class AttachSessions {
     const closeAll = () => {
       for (const c of clients) c.socket.end();
     };
+    // Each client's stream is ended and sent before the exit is recorded (bounded, so a
+    // client that stops reading cannot hold the exit back).
+    const drain = () =>
+      Promise.race([
+        Promise.all(clients.map((c) => ended(c.socket))),
+        new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref()),
+      ]).then(() => undefined);
     let exited: Promise<number>;
     try {
       ({ exited } = await engine.startContainerAttached(id, {
@@ -62,13 +89,18 @@ export class AttachSessions {
         stderr: fanOut(2),
         stdin,
         tty,
+        drain,
       }));
     } catch (err) {
       closeAll();
       throw err;
     }
     // The exit is answered by `wait`; the attached clients only need their stream to end.
-    exited.then(closeAll, closeAll);
+    const sent = exited.then(closeAll, closeAll).then(drain);
+    this.sending.set(id, sent);
+    void sent.finally(() => {
+      if (this.sending.get(id) === sent) this.sending.delete(id);
+    });
   }
 
   /** Ends every held client (the service is stopping). */

@@ -25,14 +25,16 @@ function unix(iso: string | null | undefined): number {
 /** Go's zero time, which Docker shows for a start or finish that has not happened. */
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-/** "Up 4 seconds", "Exited (0) 3 seconds ago", "Created", as `docker ps` shows them. */
+/** "Up 4 seconds", "Up 1 minute (Paused)", "Exited (0) 3 seconds ago", "Created", as `docker ps` shows them. */
 export function statusText(c: {
   state: string;
   exitCode: number | null;
   started: string | null;
   finished: string | null;
+  paused?: boolean;
 }): string {
-  if (c.state === 'running') return `Up ${timeAgo(c.started ?? undefined).replace(/ ago$/, '')}`;
+  if (c.state === 'running')
+    return `Up ${timeAgo(c.started ?? undefined).replace(/ ago$/, '')}${c.paused ? ' (Paused)' : ''}`;
   if (c.state === 'exited') return `Exited (${c.exitCode ?? 0}) ${timeAgo(c.finished ?? undefined)}`;
   return 'Created';
 }
@@ -63,7 +65,7 @@ export function containerSummary(c: ContainerSummary, options: CreateOptions): R
     Created: unix(c.created),
     Ports: portRows(c),
     Labels: options.labels ?? {},
-    State: c.state,
+    State: c.paused ? 'paused' : c.state,
     Status: statusText(c),
     HostConfig: { NetworkMode: networkMode(options) },
     NetworkSettings: { Networks: {} },
@@ -88,9 +90,36 @@ function publishedPorts(o: CreateOptions): {
   return { exposed, bindings };
 }
 
+/** A published port as the Engine reports it: the host port resolved while the container runs. */
+interface Published {
+  hostIp?: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+}
+
+/**
+ * `NetworkSettings.Ports` of a running container: the host ports it got (`-p 0:80` and
+ * `"HostPort":""` pick one), which is what clients connect to — testcontainers' mapped ports.
+ * An exposed port without a binding is `null`, as Docker shows it.
+ */
+function resolvedBindings(
+  ports: Published[],
+  exposed: Record<string, object>,
+): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  const out: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
+  for (const key of Object.keys(exposed)) out[key] = null;
+  for (const p of ports)
+    (out[`${p.containerPort}/${p.protocol}`] ??= []).push({
+      HostIp: p.hostIp ?? '0.0.0.0',
+      HostPort: String(p.hostPort),
+    });
+  return out;
+}
+
 /** `GET /containers/{id}/json`. */
 export function containerInspect(
-  row: ContainerRow & { options: CreateOptions },
+  row: ContainerRow & { options: CreateOptions; paused?: boolean; ports?: Published[] },
   image: { Cmd?: string[]; Entrypoint?: string[]; Env?: string[]; WorkingDir?: string; User?: string },
 ): Record<string, unknown> {
   const o = row.options;
@@ -110,9 +139,9 @@ export function containerInspect(
     Path: argv[0] ?? '',
     Args: argv.slice(1),
     State: {
-      Status: row.state,
+      Status: row.paused ? 'paused' : row.state,
       Running: running,
-      Paused: false,
+      Paused: row.paused ?? false,
       Restarting: false,
       OOMKilled: false,
       Dead: false,
@@ -176,10 +205,22 @@ export function containerInspect(
       ...(o.stopTimeout !== undefined ? { StopTimeout: o.stopTimeout } : {}),
     },
     NetworkSettings: {
-      Ports: Object.fromEntries(Object.entries(bindings)),
+      Ports:
+        running && row.ports
+          ? resolvedBindings(row.ports, exposed)
+          : Object.fromEntries(Object.entries(bindings)),
       IPAddress: '',
       Gateway: '',
-      Networks: { [mode]: { Aliases: [row.id.slice(0, 12), ...(o.networkAliases ?? [])] } },
+      Networks: {
+        [mode]: { Aliases: [row.id.slice(0, 12), ...(o.networkAliases ?? [])] },
+        // Networks joined later (`network connect`, compose's further networks).
+        ...Object.fromEntries(
+          (o.extraNetworks ?? []).map((n) => [
+            n.name,
+            { Aliases: [row.id.slice(0, 12), ...(n.aliases ?? [])] },
+          ]),
+        ),
+      },
     },
   };
 }

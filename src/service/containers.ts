@@ -51,7 +51,7 @@ export function containerRoutes(router: Router, engine: Engine, sessions: Attach
       await engine.removeContainer(ctx.params['id']!, { force: bool(ctx.query, 'force') });
       sendEmpty(ctx, 204);
     })
-    .add('POST', '/containers/{id}/wait', (ctx) => wait(engine, ctx))
+    .add('POST', '/containers/{id}/wait', (ctx) => wait(engine, sessions, ctx))
     .add('POST', '/containers/{id}/attach', (ctx) => {
       const row = engine.container(ctx.params['id']!);
       if (row.state === 'running')
@@ -80,7 +80,7 @@ function list(engine: Engine, ctx: Context): void {
     if (values.length === 0) continue;
     rows = rows.filter((c) => {
       const o = options.get(c.id)!;
-      if (key === 'status') return values.includes(c.state);
+      if (key === 'status') return values.includes(c.paused ? 'paused' : c.state);
       if (key === 'name') return values.some((v) => c.name.includes(v.replace(/^\//, '')));
       if (key === 'id') return values.some((v) => c.id.startsWith(v));
       // Every label asked for must be there (compose filters on several at once).
@@ -109,7 +109,7 @@ function list(engine: Engine, ctx: Context): void {
  * the status of the `die` before it). Exits are read from the event journal, which every
  * skiff process (conmon's exit command too) writes to.
  */
-async function wait(engine: Engine, ctx: Context): Promise<void> {
+async function wait(engine: Engine, sessions: AttachSessions, ctx: Context): Promise<void> {
   const condition = ctx.query.get('condition') || 'not-running';
   if (!['not-running', 'next-exit', 'removed'].includes(condition))
     throw new InvalidArgument(`wait: unknown condition \`${condition}\``);
@@ -117,6 +117,7 @@ async function wait(engine: Engine, ctx: Context): Promise<void> {
   const row = engine.container(ctx.params['id']!);
   const res = ctx.res!;
   if (condition === 'not-running' && row.state !== 'running') {
+    await sessions.outputSent(row.id);
     sendJson(ctx, 200, { StatusCode: row.exit_code ?? 0, Error: null });
     return;
   }
@@ -143,6 +144,9 @@ async function wait(engine: Engine, ctx: Context): Promise<void> {
     if (!(err instanceof NotFound)) throw err;
   }
   abort.abort();
+  // Whoever saw the exit first recorded it, maybe before the attached clients had all the
+  // output: they get it before the client that waits hears of the exit.
+  await sessions.outputSent(row.id);
   if (status !== undefined) res.end(`${JSON.stringify({ StatusCode: status, Error: null })}\n`);
   else res.end();
 }

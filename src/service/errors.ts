@@ -1,10 +1,10 @@
 /**
- * One mapping from skiff's errors to Docker's HTTP statuses and `{"message": …}` bodies.
- * Clients branch on the status (a 404 from create makes the CLI pull; 409 is a name
- * conflict; 304 a start of a running container), so the mapping is by category, with the few
- * codes of this folder that need another status.
+ * The service's own errors, and skiff's errors as Docker's HTTP statuses and
+ * `{"message": …}` bodies. The status of each code comes from the one error catalogue
+ * (util/error-codes.ts), which the CLI's exit statuses come from too.
  */
 import { InvalidArgument, NotFound, SkiffError } from '../engine.js';
+import { httpStatusOf } from '../util/error-codes.js';
 
 /** The object is already in the asked-for state (start when running, stop when stopped). */
 export class NotModified extends SkiffError {
@@ -39,18 +39,26 @@ export class BadJson extends InvalidArgument {
   }
 }
 
-const BY_CODE: Record<string, number> = { NOT_MODIFIED: 304, METHOD_NOT_ALLOWED: 405 };
-
-const BY_CATEGORY: Record<string, number> = {
-  not_found: 404,
-  already_exists: 409,
-  invalid_argument: 400,
-  failed_precondition: 409,
+/**
+ * Docker's wording of "not found", which clients match on: docker-py takes a 404 for an image
+ * (and so pulls, or builds for compose) only when it says "No such image". The name is the
+ * first `quoted` word of skiff's message ("find image `x`: no such image").
+ */
+const DOCKER_WORDING: Record<string, (name: string) => string> = {
+  IMAGE_NOT_FOUND: (name) => `No such image: ${name}`,
+  CONTAINER_NOT_FOUND: (name) => `No such container: ${name}`,
+  VOLUME_NOT_FOUND: (name) => `get ${name}: no such volume`,
+  NETWORK_NOT_FOUND: (name) => `network ${name} not found`,
 };
 
 /** The HTTP status and body of an error; anything not a SkiffError is a 500. */
 export function httpError(err: unknown): { status: number; message: string } {
   const message = err instanceof Error ? err.message : String(err);
   if (!(err instanceof SkiffError)) return { status: 500, message };
-  return { status: BY_CODE[err.code] ?? BY_CATEGORY[err.category] ?? 500, message };
+  const name = /`([^`]+)`/.exec(message)?.[1];
+  const wording = DOCKER_WORDING[err.code];
+  return {
+    status: httpStatusOf(err.code, err.category),
+    message: wording && name !== undefined ? wording(name) : message,
+  };
 }

@@ -4,7 +4,7 @@ import type { Engine, NetworkInfo, VolumeInfo } from '../engine.js';
 import { InvalidArgument, NotFound } from '../engine.js';
 import { familiar } from './container-shapes.js';
 import { sendEmpty, sendJson } from './respond.js';
-import { bool, jsonBody, type Router } from './router.js';
+import { bool, filters, jsonBody, type Router } from './router.js';
 
 function unix(iso: string | undefined): number {
   const ms = iso ? Date.parse(iso) : NaN;
@@ -31,7 +31,9 @@ function networkShape(n: NetworkInfo): Record<string, unknown> {
         { Name: c.name, EndpointID: '', MacAddress: c.mac, IPv4Address: c.ip, IPv6Address: '' },
       ]),
     ),
-    Options: { 'com.docker.network.bridge.name': n.bridge },
+    // Only the default network shows its bridge: compose compares a user network's Options
+    // with the file's driver_opts and recreates the network on any difference.
+    Options: n.name === 'bridge' ? { 'com.docker.network.bridge.name': n.bridge } : {},
     Labels: {},
   };
 }
@@ -48,8 +50,37 @@ function volumeShape(v: VolumeInfo): Record<string, unknown> {
   };
 }
 
+/**
+ * Docker's network filters: `name` (a part of the name), `id` (a prefix), `driver`, `type`
+ * (`builtin` is the default network), `label` (skiff's networks carry none, so any label
+ * filter matches nothing). Each key must match one of its values.
+ */
+function networkMatches(n: NetworkInfo, wanted: Record<string, string[]>): boolean {
+  return Object.entries(wanted).every(([key, values]) => {
+    if (values.length === 0) return true;
+    if (key === 'name') return values.some((v) => n.name.includes(v));
+    if (key === 'id') return values.some((v) => n.id.startsWith(v));
+    if (key === 'driver') return values.includes(n.driver);
+    if (key === 'type') return values.includes(n.name === 'bridge' ? 'builtin' : 'custom');
+    if (key === 'label') return false;
+    throw new InvalidArgument(`list networks: invalid filter \`${key}\``);
+  });
+}
+
+/** Docker's volume filters: `name` (a part), `driver`, `dangling` (used by no container), `label` (none here). */
+function volumeMatches(v: VolumeInfo, wanted: Record<string, string[]>): boolean {
+  return Object.entries(wanted).every(([key, values]) => {
+    if (values.length === 0) return true;
+    if (key === 'name') return values.some((x) => v.name.includes(x));
+    if (key === 'driver') return values.includes('local');
+    if (key === 'dangling') return values.some((x) => /^(1|true)$/i.test(x) === (v.usedBy.length === 0));
+    if (key === 'label') return false;
+    throw new InvalidArgument(`list volumes: invalid filter \`${key}\``);
+  });
+}
+
 /** A network by name, ID or unique ID prefix, as Docker finds them. */
-function findNetwork(engine: Engine, input: string): NetworkInfo {
+export function findNetwork(engine: Engine, input: string): NetworkInfo {
   const all = engine.networks();
   const found = all.find((n) => n.name === input) ?? all.find((n) => n.id === input);
   if (found) return found;
@@ -78,7 +109,17 @@ export function resourceRoutes(router: Router, engine: Engine): void {
         })),
       ),
     )
-    .add('GET', '/networks', (ctx) => sendJson(ctx, 200, engine.networks().map(networkShape)))
+    .add('GET', '/networks', (ctx) => {
+      const wanted = filters(ctx.query);
+      sendJson(
+        ctx,
+        200,
+        engine
+          .networks()
+          .filter((n) => networkMatches(n, wanted))
+          .map(networkShape),
+      );
+    })
     .add('GET', '/networks/{id}', (ctx) =>
       sendJson(ctx, 200, networkShape(findNetwork(engine, ctx.params['id']!))),
     )
@@ -100,9 +141,11 @@ export function resourceRoutes(router: Router, engine: Engine): void {
       engine.removeNetwork(findNetwork(engine, ctx.params['id']!).name);
       sendEmpty(ctx, 204);
     })
-    .add('GET', '/volumes', (ctx) =>
-      sendJson(ctx, 200, { Volumes: engine.volumes().map(volumeShape), Warnings: [] }),
-    )
+    .add('GET', '/volumes', (ctx) => {
+      const wanted = filters(ctx.query);
+      const volumes = engine.volumes().filter((v) => volumeMatches(v, wanted));
+      sendJson(ctx, 200, { Volumes: volumes.map(volumeShape), Warnings: [] });
+    })
     .add('GET', '/volumes/{name}', (ctx) =>
       sendJson(ctx, 200, volumeShape(engine.volume(ctx.params['name']!))),
     )

@@ -1,6 +1,6 @@
 /**
  * Requests to handlers: the optional `/vX.YY` prefix (1.24 up to the advertised version;
- * dockerode and testcontainers send none), `{name}` path parameters, the query helpers every
+ * dockerode and testcontainers send none), `{name}` and greedy `{name*}` path parameters, the query helpers every
  * endpoint shares (Docker's booleans and filters) and the bounded JSON body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -66,13 +66,27 @@ export class Router {
   }
 }
 
-function matchParts(pattern: string[], parts: string[]): Record<string, string> | undefined {
-  if (pattern.length !== parts.length) return undefined;
+/**
+ * Matches `parts` against a pattern. `{name}` takes one part; `{name*}` takes one or more,
+ * joined with "/" (image names hold slashes: `/images/127.0.0.1:5000/team/app/json`), and
+ * the parts after it must match the pattern's fixed suffix. A pattern has at most one `{name*}`.
+ */
+export function matchParts(pattern: string[], parts: string[]): Record<string, string> | undefined {
+  const greedy = pattern.findIndex((p) => p.endsWith('*}'));
+  if (greedy < 0 ? pattern.length !== parts.length : parts.length < pattern.length) return undefined;
   const params: Record<string, string> = {};
+  // With a greedy part, the parts after it are matched from the end.
+  const taken = parts.length - pattern.length + 1;
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
-    if (p.startsWith('{')) params[p.slice(1, -1)] = decodeURIComponent(parts[i]!);
-    else if (p !== parts[i]) return undefined;
+    const at = greedy >= 0 && i > greedy ? i + taken - 1 : i;
+    if (i === greedy) {
+      params[p.slice(1, -2)] = parts
+        .slice(i, i + taken)
+        .map(decodeURIComponent)
+        .join('/');
+    } else if (p.startsWith('{')) params[p.slice(1, -1)] = decodeURIComponent(parts[at]!);
+    else if (p !== parts[at]) return undefined;
   }
   return params;
 }

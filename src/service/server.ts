@@ -1,23 +1,36 @@
 /**
- * The unix socket and the HTTP server on it. The socket is made 0660, owned by root and group
- * `skiff` when that group exists: whoever can write to it can run privileged containers, so
- * it is as good as root. Only unix:// for now; a TCP listener would need TLS with client
- * certificates. The socket file is removed on SIGTERM and SIGINT.
+ * The listener and the HTTP server on it. The unix socket is made 0660, owned by root and
+ * group `skiff` when that group exists: whoever can write to it can run privileged
+ * containers, so it is as good as root. TCP is served only over TLS with client certificates
+ * (listen-address.ts). The socket file is removed on SIGTERM and SIGINT.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { FailedPrecondition, InvalidArgument, type Engine } from '../engine.js';
+import { FailedPrecondition, type Engine } from '../engine.js';
+import { archiveRoutes } from './archive.js';
 import { AttachSessions } from './attach-sessions.js';
+import { containerProcessRoutes } from './container-processes.js';
+import { ExecSessions, execRoutes } from './exec.js';
+import { pauseRoutes } from './container-pause.js';
+import { buildRoutes } from './build.js';
 import { containerRoutes } from './containers.js';
 import { eventRoutes } from './events.js';
+import { imageRoutes } from './images.js';
+import { listenAddress, type TlsFiles } from './listen-address.js';
 import { logRoutes } from './logs.js';
+import { networkConnectRoutes } from './network-connect.js';
+import { pruneRoutes } from './prune.js';
+import { registryAuthRoutes } from './registry-auth.js';
+import { registryTransferRoutes } from './registry-transfer.js';
 import { resourceRoutes } from './resources.js';
 import { sendError } from './respond.js';
 import { Router, type Context } from './router.js';
+import { systemDfRoutes } from './system-df.js';
 import { systemRoutes } from './system.js';
 
 export const DEFAULT_URL = 'unix:///run/skiff/docker.sock';
@@ -26,8 +39,10 @@ export const DEFAULT_URL = 'unix:///run/skiff/docker.sock';
 const DRAIN_LIMIT = 64 << 20;
 
 export interface ServeOptions {
-  /** unix:///path/to/socket. */
+  /** unix:///path/to/socket, or tcp://HOST:PORT with `tls`. */
   url?: string;
+  /** Certificate, key and client CA files, for tcp:// only. */
+  tls?: Partial<TlsFiles>;
   /** Exit after this many seconds without a connection; 0 or absent: never. */
   idleSeconds?: number;
   /** One line per failed request (a 500); default: ignored. */
@@ -36,25 +51,24 @@ export interface ServeOptions {
   onListening?: (where: string) => void;
 }
 
-/** The socket path of a unix:// URL; anything else is refused. */
-export function socketPath(url: string): string {
-  if (url.startsWith('tcp://') || url.startsWith('http://') || url.startsWith('https://'))
-    throw new InvalidArgument(
-      `system service: \`${url}\`: a TCP listener needs TLS with client certificates, which is not supported yet; use unix://`,
-      { code: 'USAGE' },
-    );
-  if (!url.startsWith('unix://') || url.length <= 'unix://'.length)
-    throw new InvalidArgument(`system service: \`${url}\` is not a unix:// URL`, { code: 'USAGE' });
-  return url.slice('unix://'.length);
-}
-
-export function routes(engine: Engine, sessions: AttachSessions): Router {
+export function routes(engine: Engine, sessions: AttachSessions, execs = new ExecSessions()): Router {
   const router = new Router();
   systemRoutes(router, engine);
   containerRoutes(router, engine, sessions);
+  containerProcessRoutes(router, engine);
+  execRoutes(router, engine, execs);
   logRoutes(router, engine);
   eventRoutes(router, engine);
   resourceRoutes(router, engine);
+  archiveRoutes(router, engine);
+  pruneRoutes(router, engine);
+  systemDfRoutes(router, engine);
+  networkConnectRoutes(router, engine);
+  pauseRoutes(router, engine);
+  imageRoutes(router, engine);
+  registryTransferRoutes(router, engine);
+  registryAuthRoutes(router, engine);
+  buildRoutes(router, engine);
   return router;
 }
 
@@ -113,13 +127,20 @@ function secure(file: string): void {
 
 /** Serves the Docker API until SIGTERM or SIGINT (or the idle time); resolves once closed. */
 export async function serve(engine: Engine, options: ServeOptions = {}): Promise<void> {
-  const file = socketPath(options.url ?? DEFAULT_URL);
+  const address = listenAddress(options.url ?? DEFAULT_URL, options.tls);
+  const file = address.kind === 'unix' ? address.path : undefined;
   const log = options.log ?? (() => {});
   const sessions = new AttachSessions();
-  const router = routes(engine, sessions);
-  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+  const execs = new ExecSessions();
+  const router = routes(engine, sessions, execs);
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     void dispatch(router, { method: req.method ?? 'GET', req, res, query: new URLSearchParams() }, log);
-  });
+  };
+  const server =
+    address.kind === 'tcp'
+      ? // A client without a certificate the CA signed never gets past the handshake.
+        https.createServer({ ...address.tls, requestCert: true, rejectUnauthorized: true }, onRequest)
+      : http.createServer(onRequest);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void dispatch(
       router,
@@ -135,12 +156,28 @@ export async function serve(engine: Engine, options: ServeOptions = {}): Promise
   // Socket activation (contrib/systemd/skiff.socket): systemd made the socket, with its
   // owner and mode, and hands it over as fd 3; it is systemd's to remove, not ours.
   const activated = process.env['LISTEN_FDS'] === '1' && process.env['LISTEN_PID'] === String(process.pid);
+  let where = activated ? 'the socket systemd passed' : `unix://${file}`;
   if (activated) {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ fd: 3 }, resolve);
     });
-  } else {
+  } else if (address.kind === 'tcp') {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new FailedPrecondition(`system service: ${options.url}: address already in use`, {
+                code: 'IN_USE',
+              })
+            : err,
+        ),
+      );
+      server.listen(address.port, address.host, resolve);
+    });
+    const bound = server.address() as net.AddressInfo;
+    where = `tcp://${address.host.includes(':') ? `[${address.host}]` : address.host}:${bound.port} (TLS, client certificates required)`;
+  } else if (file) {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
     await clearStale(file);
     await new Promise<void>((resolve, reject) => {
@@ -154,14 +191,15 @@ export async function serve(engine: Engine, options: ServeOptions = {}): Promise
     });
     secure(file);
   }
-  options.onListening?.(activated ? 'the socket systemd passed' : `unix://${file}`);
+  options.onListening?.(where);
 
   const sockets = new Set<net.Socket>();
   let idleTimer: NodeJS.Timeout | undefined;
   const armIdle = () => {
     if (options.idleSeconds && sockets.size === 0) idleTimer = setTimeout(stop, options.idleSeconds * 1000);
   };
-  server.on('connection', (socket: net.Socket) => {
+  // TLS connections are counted once they are through the handshake.
+  server.on(address.kind === 'tcp' ? 'secureConnection' : 'connection', (socket: net.Socket) => {
     clearTimeout(idleTimer);
     sockets.add(socket);
     socket.on('close', () => {
@@ -177,9 +215,10 @@ export async function serve(engine: Engine, options: ServeOptions = {}): Promise
     process.off('SIGINT', stop);
     clearTimeout(idleTimer);
     sessions.closeAll();
+    execs.closeAll();
     server.close(() => stopped());
     for (const socket of sockets) socket.destroy();
-    if (!activated) fs.rmSync(file, { force: true });
+    if (!activated && file) fs.rmSync(file, { force: true });
   }
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

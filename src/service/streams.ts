@@ -9,7 +9,9 @@
  * connection.
  */
 import { Writable, type Duplex } from 'node:stream';
-import type { Context } from './router.js';
+import { InvalidArgument } from '../engine.js';
+import { BadJson, BodyTooLarge } from './errors.js';
+import { MAX_BODY, type Context } from './router.js';
 
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
 export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
@@ -24,16 +26,30 @@ export function frame(id: StreamId, payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-/** Output for `target`: framed as stream `id`, or raw with a tty. */
-export function outputStream(
-  target: { write(chunk: Buffer): unknown },
-  id: StreamId,
-  tty: boolean,
-): Writable {
+/**
+ * Output for `target`: framed as stream `id`, or raw with a tty. It keeps to the target's pace
+ * (a write waits for its drain) and never waits for a target that is gone: its writes are
+ * dropped, so what feeds it is not held up by a client that left. Ending it leaves the target
+ * open.
+ */
+export function outputStream(target: Duplex, id: StreamId, tty: boolean): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      target.write(tty ? chunk : frame(id, chunk));
-      callback();
+      if (target.destroyed || !target.writable) {
+        callback();
+        return;
+      }
+      if (target.write(tty ? chunk : frame(id, chunk))) {
+        callback();
+        return;
+      }
+      const done = () => {
+        target.off('drain', done);
+        target.off('close', done);
+        callback();
+      };
+      target.on('drain', done);
+      target.on('close', done);
     },
   });
 }
@@ -57,4 +73,57 @@ export function hijack(ctx: Context, tty: boolean): Duplex {
   ctx.res!.detachSocket(socket);
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${RAW_STREAM}\r\nConnection: close\r\n\r\n`);
   return socket;
+}
+
+/**
+ * The JSON body of an `Upgrade: tcp` request, which Node hands over before reading its body:
+ * exactly Content-Length bytes, from what was read past the headers and then the socket.
+ * Whatever follows (exec start's stdin, which the CLI may send at once) is put back on the
+ * socket, and `ctx.upgrade.head` is emptied so that `hijack` does not replay it.
+ */
+export async function upgradeBody(ctx: Context, limit = MAX_BODY): Promise<unknown> {
+  const upgrade = ctx.upgrade!;
+  const length = Number(ctx.req.headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw new InvalidArgument(`invalid Content-Length \`${ctx.req.headers['content-length']}\``);
+  if (length > limit) throw new BodyTooLarge(limit);
+  let bytes = upgrade.head;
+  upgrade.head = Buffer.alloc(0);
+  if (bytes.length < length) bytes = await readAtLeast(upgrade.socket, bytes, length);
+  if (bytes.length > length) upgrade.socket.unshift(bytes.subarray(length));
+  const text = bytes.subarray(0, length).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new BadJson(err);
+  }
+}
+
+function readAtLeast(socket: Duplex, first: Buffer, length: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks = [first];
+    let size = first.length;
+    const cleanup = () => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('error', onEnd);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size < length) return;
+      cleanup();
+      // Paused, so that nothing past the body is read before its reader is there.
+      socket.pause();
+      resolve(Buffer.concat(chunks));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new InvalidArgument(`request body ended after ${size} of ${length} bytes`));
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+    socket.once('error', onEnd);
+  });
 }

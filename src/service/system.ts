@@ -65,15 +65,16 @@ function version(): Record<string, unknown> {
 function info(engine: Engine): Record<string, unknown> {
   const i = engine.info();
   const containers = engine.containers({ all: true });
-  const running = containers.filter((c) => c.state === 'running').length;
+  const paused = containers.filter((c) => c.paused).length;
+  const running = containers.filter((c) => c.state === 'running').length - paused;
   return {
     ID: '',
     Name: os.hostname(),
     ServerVersion: SKIFF_VERSION,
     Containers: containers.length,
     ContainersRunning: running,
-    ContainersPaused: 0,
-    ContainersStopped: containers.length - running,
+    ContainersPaused: paused,
+    ContainersStopped: containers.length - running - paused,
     Images: engine.images().length,
     Driver: 'overlay',
     DriverStatus: [],

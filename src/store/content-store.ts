@@ -24,7 +24,8 @@ export interface BlobInfo {
 }
 
 export class ContentStore {
-  constructor(private readonly paths: StorePaths) {}
+  /** Only `blobs/` and `tmp/`: the registry server keeps its blobs in this same shape. */
+  constructor(private readonly paths: Pick<StorePaths, 'blobs' | 'tmp'>) {}
 
   path(digest: Digest): string {
     const { algorithm, hex } = parseDigest(digest);

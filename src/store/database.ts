@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 10:
+ * The metadata database (SQLite, WAL). Schema version 11:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -18,7 +18,8 @@
  *   blob_locations digest, registry, repository          where a blob was pulled from or pushed to
  *                                                         (cross-repository mounts on push)
  *   services   name PK, live ─▶ releases.number          deployed services
- *   releases   (service, number) PK                      image, spec, container ids, status
+ *   releases   (service, number) PK                      image, spec, container ids, status,
+ *                                                        warm_until (the previous release kept running)
  *   build_cache key PK, parent, instruction ─▶ images    a build step's inputs → the image it made
  *                                                        (and the files it read, per path; for a
  *                                                        COPY, what it asked of its parent)
@@ -193,6 +194,11 @@ const migrations: string[] = [
     attributes TEXT NOT NULL                -- JSON {name, image, exitCode, …}
   );
   CREATE INDEX events_by_time ON events(time_nano);
+  `,
+  // 11: a release switched away from stays running, drained, for a window (status 'warm'), so a
+  // rollback inside it is only a proxy switch; any skiff process reads until when
+  `
+  ALTER TABLE releases ADD COLUMN warm_until TEXT;  -- ISO time the warm window ends, or NULL
   `,
 ];
 

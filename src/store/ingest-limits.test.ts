@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { InvalidArgument } from '../util/errors.js';
 import { DEFAULT_INGEST_LIMITS, IngestBudget, ingestLimits, type IngestLimits } from './ingest-limits.js';
-import { SETTINGS_FILE } from './settings.js';
+import { settingsPath } from './settings.js';
 
 const KiB = 1024;
 
@@ -75,7 +75,7 @@ test('limits come from the command, then settings.json, then the defaults', () =
   try {
     assert.deepEqual(ingestLimits(root), DEFAULT_INGEST_LIMITS);
     fs.writeFileSync(
-      path.join(root, SETTINGS_FILE),
+      settingsPath(root),
       JSON.stringify({ maxLayerSize: '1GiB', maxExpansion: 50, expansionFloor: 4096 }),
     );
     assert.deepEqual(ingestLimits(root, { maxExpansion: 20, maxImageSize: undefined }), {
@@ -84,11 +84,11 @@ test('limits come from the command, then settings.json, then the defaults', () =
       maxExpansion: 20,
       expansionFloor: 4096,
     });
-    fs.writeFileSync(path.join(root, SETTINGS_FILE), JSON.stringify({ maxLayerSzie: '1GiB' }));
+    fs.writeFileSync(settingsPath(root), JSON.stringify({ maxLayerSzie: '1GiB' }));
     assert.throws(() => ingestLimits(root), /settings\.json`: unknown key `maxLayerSzie` \(maxLayerSize, /);
-    fs.writeFileSync(path.join(root, SETTINGS_FILE), JSON.stringify({ maxImageSize: 'big' }));
+    fs.writeFileSync(settingsPath(root), JSON.stringify({ maxImageSize: 'big' }));
     assert.throws(() => ingestLimits(root), /`maxImageSize` in .*settings\.json `big`: not a size/);
-    fs.writeFileSync(path.join(root, SETTINGS_FILE), '{');
+    fs.writeFileSync(settingsPath(root), '{');
     assert.throws(() => ingestLimits(root), /settings\.json`: not JSON/);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

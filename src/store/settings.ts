@@ -9,8 +9,8 @@
  * ignored: a misspelt limit would otherwise silently not apply.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { parseByteSize } from '../util/byte-size.js';
+import { storePaths } from './paths.js';
 import { errnoCode, InvalidArgument } from '../util/errors.js';
 
 export interface StoreSettings {
@@ -20,13 +20,11 @@ export interface StoreSettings {
   expansionFloor?: number;
 }
 
-export const SETTINGS_FILE = 'settings.json';
-
 const SIZES = ['maxLayerSize', 'maxImageSize', 'expansionFloor'] as const;
 const KEYS = [...SIZES, 'maxExpansion'] as const;
 
 export function settingsPath(root: string): string {
-  return path.join(root, SETTINGS_FILE);
+  return storePaths(root).settings;
 }
 
 export function readSettings(root: string): StoreSettings {

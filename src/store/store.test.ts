@@ -128,6 +128,12 @@ test('migrations run once and the schema version is recorded', () => {
   db.close();
 });
 
+test('database.ts’s map of the schema names the version the migrations make', () => {
+  // The compiled file keeps the comment: dist/src/store/database.js beside this test.
+  const text = fs.readFileSync(new URL('./database.js', import.meta.url), 'utf8');
+  assert.equal(/Schema version (\d+)/.exec(text)?.[1], String(schemaVersion));
+});
+
 test('the store lock is shared among adders and exclusive for deleters', async () => {
   const a = await store.lock('shared');
   const b = await store.lock('shared');

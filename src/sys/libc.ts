@@ -35,6 +35,8 @@ export const libc = {
   socket: lib.func('int socket(int domain, int type, int protocol)'),
   connect: lib.func('int connect(int fd, const void *addr, uint32_t len)'),
   shutdown: lib.func('int shutdown(int fd, int how)'),
+  recvmsg: lib.func('intptr_t recvmsg(int fd, void *msg, int flags)'),
+  ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)'),
   close: lib.func('int close(int fd)'),
   mknod: lib.func('int mknod(const char *path, uint32_t mode, uint64_t dev)'),
   lsetxattr: lib.func(
@@ -46,6 +48,15 @@ export const libc = {
   llistxattr: lib.func('intptr_t llistxattr(const char *path, _Out_ void *list, uintptr_t size)'),
   lremovexattr: lib.func('int lremovexattr(const char *path, const char *name)'),
 };
+
+/**
+ * The address of a buffer's memory, for the pointers inside a struct built by hand (msghdr's
+ * iovec and control buffer). The caller keeps the buffer referenced for as long as the call
+ * that uses the address runs; Node never moves a Buffer's memory.
+ */
+export function addressOf(buffer: Buffer): bigint {
+  return koffi.address(buffer);
+}
 
 /** An errno turned into an Error shaped like Node's own system errors (code, errno, syscall, path). */
 export class SyscallError extends Error {

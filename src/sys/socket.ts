@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { check, lastError, libc } from './libc.js';
+import { addressOf, check, lastError, libc } from './libc.js';
 
 const AF_UNIX = 1;
 const SOCK_SEQPACKET = 5;
@@ -40,4 +40,44 @@ export function connectSeqpacket(path: string): number {
 /** Half-closes the write side: the peer reads EOF (conmon closes the container's stdin). */
 export function shutdownWrite(fd: number): void {
   check(libc.shutdown(fd, SHUT_WR), 'shutdown');
+}
+
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_DONTWAIT = 0x40;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+
+/**
+ * Receives one file descriptor passed over the connected unix socket `fd` (SCM_RIGHTS, as
+ * an OCI runtime's `--console-socket` sends the pty master). Does not block: undefined when
+ * nothing has arrived yet; throws when the peer sent something else or hung up without one.
+ * The descriptor comes close-on-exec, so no child of this process inherits it.
+ */
+export function receiveFd(fd: number): number | undefined {
+  // struct msghdr (x86-64 and aarch64 layout): name, namelen, iov, iovlen, control, controllen, flags.
+  const data = Buffer.alloc(256);
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(addressOf(data), 0);
+  iov.writeBigUInt64LE(BigInt(data.length), 8);
+  // CMSG_SPACE(sizeof(int)): a 16-byte cmsghdr (len, level, type) and the int, padded to 8.
+  const control = Buffer.alloc(24);
+  const msg = Buffer.alloc(56);
+  msg.writeBigUInt64LE(addressOf(iov), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  msg.writeBigUInt64LE(addressOf(control), 32);
+  msg.writeBigUInt64LE(BigInt(control.length), 40);
+  const n = Number(libc.recvmsg(fd, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC));
+  if (n < 0) {
+    const err = lastError('recvmsg');
+    if (err.code === 'EAGAIN' || err.code === 'EWOULDBLOCK') return undefined;
+    throw err;
+  }
+  const controlLength = Number(msg.readBigUInt64LE(40));
+  if (controlLength >= 20 && control.readInt32LE(8) === SOL_SOCKET && control.readInt32LE(12) === SCM_RIGHTS)
+    return control.readInt32LE(16);
+  throw new Error(
+    n === 0
+      ? 'recvmsg: the peer closed without sending a descriptor'
+      : 'recvmsg: no descriptor in the message',
+  );
 }

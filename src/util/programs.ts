@@ -31,6 +31,7 @@ export const PROGRAMS = {
   tar: { package: 'tar', use: 'a tar build context on stdin (`build -`)' },
   cp: { package: 'coreutils', use: 'the throw-away copy behind RUN --mount=type=bind,rw' },
   xfs_quota: { package: 'xfsprogs', use: 'the project quota behind --storage-opt size= (XFS)' },
+  ps: { package: 'procps', use: 'the process table of `top`' },
 } as const satisfies Record<string, Program>;
 
 export type ProgramName = keyof typeof PROGRAMS;

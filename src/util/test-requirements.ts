@@ -29,6 +29,7 @@ export const TEST_PROGRAMS = {
   gzip: { package: 'gzip', use: 'gzip layers made outside skiff' },
   sha256sum: { package: 'coreutils', use: 'an outside digest of files' },
   flock: { package: 'util-linux', use: 'holds a store lock from outside in the crash tests' },
+  script: { package: 'bsdutils', use: 'a terminal for `docker exec -it` in the exec tests' },
   chroot: { package: 'coreutils', use: 'runs a layer directory as a root without skiff' },
   umount: { package: 'mount', use: 'removes mounts a killed skiff left' },
   mount: { package: 'mount', use: 'mounts a loop file system (XFS with project quotas)' },
@@ -39,6 +40,11 @@ export const TEST_PROGRAMS = {
   docker: {
     package: 'docker.io',
     use: 'the docker CLI (client only) that drives skiff system service; dockerd never runs',
+  },
+  gcc: { package: 'gcc', use: 'builds the Ryuk-compatible reaper the testcontainers test runs' },
+  'docker-compose': {
+    package: 'docker-compose',
+    use: 'Compose 1.29 (docker-py), an outside client of skiff system service',
   },
   python3: {
     package: 'python3-minimal',
@@ -53,6 +59,14 @@ export const TEST_FILES = {
   '/usr/share/containers/seccomp.json': {
     package: 'golang-github-containers-common',
     use: 'podman’s seccomp profile',
+  },
+  '/usr/lib/x86_64-linux-gnu/libc.a': {
+    package: 'libc6-dev',
+    use: 'static linking of the test reaper (gcc -static)',
+  },
+  '/usr/lib/python3/dist-packages/docker/__init__.py': {
+    package: 'python3-docker',
+    use: 'the Python docker SDK, an outside client of skiff system service (run by /usr/bin/python3)',
   },
 } as const satisfies Record<string, Program>;
 

@@ -18,6 +18,12 @@ export interface ClientOptions {
   insecure?: boolean;
   /** Back-off base in ms between retries (tests shorten it). */
   retryDelay?: number;
+  /**
+   * Credentials by registry (`host:port`, or a URL naming it) to use instead of those stored in
+   * Docker's config.json: an API client sends its own with each request. A registry not in it
+   * is asked anonymously.
+   */
+  credentials?: Record<string, Credentials>;
 }
 
 export class RegistryClient {
@@ -31,7 +37,11 @@ export class RegistryClient {
   session(registry: string): Session {
     let session = this.sessions.get(registry);
     if (session === undefined) {
-      session = new Session(registry, { transport: this.transport, retryDelay: this.options.retryDelay });
+      session = new Session(registry, {
+        transport: this.transport,
+        retryDelay: this.options.retryDelay,
+        credentials: this.givenCredentials(registry),
+      });
       this.sessions.set(registry, session);
     }
     return session;
@@ -63,11 +73,29 @@ export class RegistryClient {
     );
   }
 
+  /** The credentials the caller gave for `registry`: null for none, undefined to use the stored ones. */
+  private givenCredentials(registry: string): Credentials | null | undefined {
+    const given = this.options.credentials;
+    if (given === undefined) return undefined;
+    for (const [key, credentials] of Object.entries(given))
+      if (key !== '' && normaliseRegistry(key) === registry) return credentials;
+    return null;
+  }
+
   /**
    * Checks the credentials against the registry (its /v2/ with them: Basic, or a token got
    * with them) and stores them only if it accepts them. Returns where they were stored.
    */
   async login(registry: string, credentials: Credentials, signal?: AbortSignal): Promise<string> {
+    const host = await this.verify(registry, credentials, signal);
+    return storeCredentials(host, credentials);
+  }
+
+  /**
+   * Checks the credentials against the registry without storing them (the API service's
+   * `/auth`: its client keeps them). Returns the registry's normalised name.
+   */
+  async verify(registry: string, credentials: Credentials, signal?: AbortSignal): Promise<string> {
     const host = normaliseRegistry(registry);
     const session = new Session(host, {
       transport: this.transport,
@@ -87,7 +115,7 @@ export class RegistryClient {
       }
       if (res.status !== 200) throw await session.error(res, `login to ${host}`);
       await discard(res);
-      return storeCredentials(host, credentials);
+      return host;
     });
   }
 

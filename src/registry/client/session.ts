@@ -39,8 +39,11 @@ export class RegistryError extends SkiffError {
 
 export interface SessionOptions {
   transport: Transport;
-  /** Credentials to use instead of the stored ones (login checks them before storing). */
-  credentials?: Credentials;
+  /**
+   * Credentials to use instead of the stored ones (login checks them before storing; an API
+   * client sends its own); null: none, ask anonymously.
+   */
+  credentials?: Credentials | null;
   /** Tests shorten the back-off. */
   retryDelay?: number;
 }
@@ -59,7 +62,7 @@ export class Session {
     this.transport = options.transport;
     const given = options.credentials;
     this.auth = new Authorizer(this.transport, registry, () =>
-      given !== undefined ? Promise.resolve(given) : getCredentials(registry),
+      given !== undefined ? Promise.resolve(given ?? undefined) : getCredentials(registry),
     );
   }
 

@@ -52,6 +52,19 @@ describe('htpasswd (Basic)', { skip }, () => {
     assert.equal((await raw(reg.url, 'GET', `/v2/team/app/blobs/${digest}`)).status, 200);
   });
 
+  test('empty Basic credentials (`:`, as skopeo --no-creds sends them) are an anonymous caller', async () => {
+    const empty = { Authorization: `Basic ${Buffer.from(':').toString('base64')}` };
+    const digest = await pushBlob(reg.url, 'team/empty', Buffer.from('e'), 'sha256', {
+      Authorization: basic('alice', 's3cret'),
+    });
+    assert.equal(
+      (await raw(reg.url, 'GET', `/v2/team/empty/blobs/${digest}`, { headers: empty })).status,
+      200,
+    );
+    const push = await raw(reg.url, 'POST', '/v2/team/empty/blobs/uploads/', { headers: empty });
+    assert.equal(push.status, 401);
+  });
+
   test('a wrong password is 401', async () => {
     const res = await raw(reg.url, 'GET', '/v2/', { headers: { Authorization: basic('alice', 'nope') } });
     assert.equal(res.status, 401);
@@ -124,7 +137,7 @@ describe('token issuer (Bearer)', { skip }, () => {
   });
 
   test('a token signed by another key, or tampered with, is refused', async () => {
-    const foreign = new TokenKey().sign({
+    const foreign = await new TokenKey().sign({
       iss: 'skiff-registry-token-issuer',
       sub: 'alice',
       aud: 'skiff-registry',

@@ -85,11 +85,15 @@ export class Htpasswd {
   }
 }
 
-/** `Authorization: Basic base64(user:password)`, or undefined. */
+/**
+ * `Authorization: Basic base64(user:password)`, or undefined. An empty user name is no user
+ * (no htpasswd line can have one): clients without credentials send `Basic Og==` (`:`) after
+ * a Basic challenge, as skopeo --no-creds does, and are anonymous callers.
+ */
 export function basicCredentials(header: string | undefined): { user: string; password: string } | undefined {
   if (header === undefined || !/^basic /i.test(header)) return undefined;
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
+  if (colon <= 0) return undefined;
   return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

@@ -1,19 +1,29 @@
 /**
  * The bearer tokens of Docker's token authentication ("Token Authentication Specification",
- * "Token Authentication Implementation"): JWTs signed ES256 with a key made when the server
- * starts, carrying an `access` claim of `{type, name, actions}` entries. Only this server
- * issues and reads them, so the key never leaves it (its worker processes share it); a
- * restart invalidates tokens, and clients simply fetch new ones.
+ * "Token Authentication Implementation"): JWTs carrying an `access` claim of
+ * `{type, name, actions}` entries. Signing and verifying is `jose`'s; this file decides what a
+ * token must hold:
+ *  - the signature, with the one algorithm the key takes (algorithmOf: an EC P-256 key only
+ *    ES256, an RSA key only RS256; `none` and HMAC never), by a trusted key or by the leaf of
+ *    an `x5c` chain that leads to a trusted root (TokenTrust);
+ *  - `aud` naming the service (a string, or a list that contains it), `iss` when one is
+ *    expected, `exp` present, and `exp`, `nbf` and `iat` right within LEEWAY_SECONDS.
+ * Each refusal is a short phrase for the 401's `error_description`, never jose's or Node's
+ * own text.
+ *
+ * Our own issuer (`--token-issuer`) signs ES256 with a key made when the server starts, or one
+ * the processes of `--workers` share; a restart invalidates its tokens, and clients simply
+ * fetch new ones.
  */
 import {
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  sign,
-  verify,
   type KeyObject,
 } from 'node:crypto';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { algorithmOf, TokenTrust } from './token-trust.js';
 
 export interface AccessEntry {
   type: string;
@@ -21,41 +31,146 @@ export interface AccessEntry {
   actions: string[];
 }
 
-export interface Claims {
-  iss: string;
+/** What a verified token says: who (empty for an anonymous token) and what they may do. */
+export interface TokenClaims {
   sub: string;
+  access: AccessEntry[];
+}
+
+/** The claims our own issuer signs. */
+export interface IssuedClaims extends TokenClaims {
+  iss: string;
   aud: string;
   exp: number;
   nbf: number;
   iat: number;
   jti: string;
-  access: AccessEntry[];
 }
 
-const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
+export type Verified = { claims: TokenClaims } | { rejected: string };
+
+/** Clocks of issuer and registry may differ this much (Docker's distribution allows 60 s too). */
+export const LEEWAY_SECONDS = 60;
+
+export interface TokenExpectations {
+  /** The service name: `aud` must be it or contain it. */
+  audience: string;
+  /** `iss` must be this, when given. */
+  issuer?: string;
+}
+
+const when = (seconds: unknown) =>
+  typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : String(seconds);
+
+/** jose's refusal as a phrase of our own. */
+function refusal(err: unknown, expect: TokenExpectations): string {
+  if (err instanceof errors.JWTExpired) return `the token expired at ${when(err.payload.exp)}`;
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const value = JSON.stringify(err.payload[err.claim]);
+    if (err.reason === 'missing') return `the token has no \`${err.claim}\` claim`;
+    if (err.claim === 'aud') return `the token's audience ${value} does not include \`${expect.audience}\``;
+    if (err.claim === 'iss') return `the token's issuer ${value} is not \`${expect.issuer ?? ''}\``;
+    if (err.claim === 'nbf') return `the token is not valid before ${when(err.payload.nbf)}`;
+    return `the token's \`${err.claim}\` claim is invalid`;
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the token signature does not verify';
+  if (err instanceof errors.JOSEAlgNotAllowed) return "the token's algorithm does not fit the key";
+  return 'the token is malformed';
+}
+
+function accessOf(payload: JWTPayload): AccessEntry[] | undefined {
+  const access = payload['access'] ?? [];
+  if (!Array.isArray(access)) return undefined;
+  const ok = access.every(
+    (a: unknown) =>
+      typeof a === 'object' &&
+      a !== null &&
+      typeof (a as AccessEntry).type === 'string' &&
+      typeof (a as AccessEntry).name === 'string' &&
+      Array.isArray((a as AccessEntry).actions) &&
+      (a as AccessEntry).actions.every((x) => typeof x === 'string'),
+  );
+  return ok ? (access as AccessEntry[]) : undefined;
+}
+
+export class TokenVerifier {
+  readonly #trust: TokenTrust;
+  readonly #expect: TokenExpectations;
+
+  constructor(trust: TokenTrust, expect: TokenExpectations) {
+    this.#trust = trust;
+    this.#expect = expect;
+  }
+
+  async verify(token: string, now = new Date()): Promise<Verified> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      return { rejected: 'the token is not a JWT' };
+    }
+    const alg = String(header.alg);
+    if (alg === 'none') return { rejected: 'an unsigned token (alg none) is never accepted' };
+    if (/^HS\d+$/.test(alg))
+      return {
+        rejected: `an HMAC token (${alg}) is never accepted; the issuer must sign with its private key`,
+      };
+    let keys: KeyObject[];
+    if (header.x5c !== undefined) {
+      const leaf = this.#trust.leafKey(header.x5c, now);
+      if ('rejected' in leaf) return leaf;
+      keys = [leaf];
+    } else {
+      keys = this.#trust.keys;
+    }
+    const fitting = keys.filter((key) => algorithmOf(key) === alg);
+    if (fitting.length === 0) {
+      const takes = [...new Set(keys.map(algorithmOf))].join(' or ');
+      return { rejected: `the token is signed ${alg}, but the issuer's key takes ${takes}` };
+    }
+    let lastRefusal = 'the token signature does not verify';
+    for (const key of fitting) {
+      try {
+        const { payload } = await jwtVerify(token, key, {
+          algorithms: [alg],
+          audience: this.#expect.audience,
+          issuer: this.#expect.issuer,
+          requiredClaims: ['exp'],
+          clockTolerance: LEEWAY_SECONDS,
+          currentDate: now,
+        });
+        // jose checks iat only for age; a token from the future means a wrong clock or a forgery.
+        if (typeof payload.iat === 'number' && payload.iat > now.getTime() / 1000 + LEEWAY_SECONDS)
+          return { rejected: `the token was issued in the future (${when(payload.iat)})` };
+        const access = accessOf(payload);
+        if (access === undefined) return { rejected: "the token's access claim is not a list of grants" };
+        return { claims: { sub: typeof payload.sub === 'string' ? payload.sub : '', access } };
+      } catch (err) {
+        lastRefusal = refusal(err, this.#expect);
+        // Another trusted key may have signed it; any other refusal is final.
+        if (!(err instanceof errors.JWSSignatureVerificationFailed)) return { rejected: lastRefusal };
+      }
+    }
+    return { rejected: lastRefusal };
+  }
+}
 
 export class TokenKey {
   readonly #private: KeyObject;
-  readonly #public: KeyObject;
+  readonly public: KeyObject;
   readonly kid: string;
 
-  /**
-   * A fresh ES256 key, or `privatePem` (one key shared by the processes of `--workers`), or an
-   * outside issuer's `publicPem`, which can only verify.
-   */
-  constructor(options: { publicPem?: string; privatePem?: string } = {}) {
+  /** A fresh ES256 key, or `privatePem` (one key shared by the processes of `--workers`). */
+  constructor(options: { privatePem?: string } = {}) {
     if (options.privatePem !== undefined) {
       this.#private = createPrivateKey(options.privatePem);
-      this.#public = createPublicKey(this.#private);
-    } else if (options.publicPem !== undefined) {
-      this.#public = createPublicKey(options.publicPem);
-      this.#private = this.#public;
+      this.public = createPublicKey(this.#private);
     } else {
       const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       this.#private = pair.privateKey;
-      this.#public = pair.publicKey;
+      this.public = pair.publicKey;
     }
-    const der = this.#public.export({ type: 'spki', format: 'der' });
+    const der = this.public.export({ type: 'spki', format: 'der' });
     this.kid = createHash('sha256').update(der).digest('hex').slice(0, 16);
   }
 
@@ -65,49 +180,15 @@ export class TokenKey {
     return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   }
 
-  sign(claims: Claims): string {
-    const header = b64url(JSON.stringify({ typ: 'JWT', alg: 'ES256', kid: this.kid }));
-    const payload = b64url(JSON.stringify(claims));
-    // JWS (RFC 7518 section 3.4) wants the raw r||s form, not DER.
-    const signature = sign('sha256', Buffer.from(`${header}.${payload}`), {
-      key: this.#private,
-      dsaEncoding: 'ieee-p1363',
-    });
-    return `${header}.${payload}.${b64url(signature)}`;
+  sign(claims: IssuedClaims): Promise<string> {
+    const alg = algorithmOf(this.public) ?? 'ES256';
+    return new SignJWT({ ...claims })
+      .setProtectedHeader({ typ: 'JWT', alg, kid: this.kid })
+      .sign(this.#private);
   }
 
-  /** The claims when the signature, issuer, audience and times hold; else undefined. */
-  verify(
-    token: string,
-    expect: { issuer: string; audience: string },
-    now = Date.now() / 1000,
-  ): Claims | undefined {
-    const parts = token.split('.');
-    if (parts.length !== 3) return undefined;
-    const [header, payload, signature] = parts as [string, string, string];
-    let alg: unknown;
-    let claims: Claims;
-    try {
-      alg = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown }).alg;
-      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Claims;
-    } catch {
-      return undefined;
-    }
-    const keyType = this.#public.asymmetricKeyType;
-    const options =
-      alg === 'ES256' && keyType === 'ec'
-        ? { key: this.#public, dsaEncoding: 'ieee-p1363' as const }
-        : alg === 'RS256' && keyType === 'rsa'
-          ? { key: this.#public }
-          : undefined;
-    if (options === undefined) return undefined;
-    if (!verify('sha256', Buffer.from(`${header}.${payload}`), options, Buffer.from(signature, 'base64url')))
-      return undefined;
-    const leeway = 60;
-    if (claims.iss !== expect.issuer || claims.aud !== expect.audience) return undefined;
-    if (typeof claims.exp !== 'number' || claims.exp + leeway < now) return undefined;
-    if (typeof claims.nbf === 'number' && claims.nbf - leeway > now) return undefined;
-    if (!Array.isArray(claims.access)) return undefined;
-    return claims;
+  /** Checks tokens this key signed. */
+  verifier(expect: TokenExpectations): TokenVerifier {
+    return new TokenVerifier(new TokenTrust([this.public]), expect);
   }
 }

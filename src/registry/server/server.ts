@@ -158,15 +158,24 @@ export class RegistryServer {
       return;
     }
     if (r.kind === 'catalog') {
-      await this.#auth.check(req, { type: 'catalog' });
-      const { items, headers } = paginate(this.storage.repositories(), pageOf(url), '/v2/_catalog');
+      const who = await this.#auth.check(req, { type: 'catalog' });
+      const visible = this.storage.repositories().filter((name) => this.#auth.lists(who, name));
+      const { items, headers } = paginate(visible, pageOf(url), '/v2/_catalog');
       sendJson(res, 200, { repositories: items }, headers);
       return;
     }
+    // An upload session is part of a push whatever the method (its status, its cancelling),
+    // as Docker's distribution has it; elsewhere reads pull, DELETE deletes, writes push.
+    const uploading = r.kind === 'uploads' || r.kind === 'upload';
     const need: Need = {
       type: 'repository',
       name: r.name,
-      actions: READS.has(method) ? ['pull'] : method === 'DELETE' ? ['delete'] : ['pull', 'push'],
+      actions:
+        READS.has(method) && !uploading
+          ? ['pull']
+          : method === 'DELETE' && !uploading
+            ? ['delete']
+            : ['pull', 'push'],
     };
     await this.#auth.check(req, need);
     const s = this.storage;

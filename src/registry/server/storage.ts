@@ -18,7 +18,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDigest, type Digest } from '../../oci/digest.js';
 import { ContentStore } from '../../store/content-store.js';
-import type { StorePaths } from '../../store/paths.js';
 import { lock } from '../../sys/flock.js';
 import { fsyncDir, writeFileAtomic } from '../../util/atomic.js';
 import { errnoCode } from '../../util/errors.js';
@@ -103,15 +102,7 @@ export class RegistryStorage {
     for (const dir of [p.root, p.blobs, p.repositories, p.uploads, p.tmp])
       fs.mkdirSync(dir, { recursive: true });
     for (const alg of ['sha256', 'sha512']) fs.mkdirSync(path.join(p.blobs, alg), { recursive: true });
-    const storePaths: StorePaths = {
-      root: p.root,
-      blobs: p.blobs,
-      tmp: p.tmp,
-      layers: path.join(p.root, 'layers'),
-      db: path.join(p.root, 'unused.db'),
-      lock: p.gcLock,
-    };
-    this.content = new ContentStore(storePaths);
+    this.content = new ContentStore({ blobs: p.blobs, tmp: p.tmp });
   }
 
   repoDir(name: string): string {

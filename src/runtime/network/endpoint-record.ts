@@ -22,8 +22,11 @@ export interface EndpointRecord {
   aliases: string[];
   /** With host ports resolved (never 0). */
   ports: PortMapping[];
-  /** The networks joined besides `network`, in order (eth1, eth2, …). */
-  extra?: { network: string; ip?: string; aliases: string[] }[];
+  /**
+   * The networks joined besides `network`, in the order joined; each is `eth<index>` (records
+   * written before indexes were kept: the position + 1).
+   */
+  extra?: { network: string; ip?: string; aliases: string[]; index?: number }[];
 }
 
 export function containerDir(stateDir: string, containerId: string): string {

@@ -159,10 +159,16 @@ export function deleteEndpoint(what: string, containerId: string, networks = 1):
     fs.rmSync(nsFile, { force: true });
     return;
   }
-  for (let index = 0; index < networks; index++) {
-    const veth = vethName(containerId, index);
-    if (!linkExists(veth)) continue;
-    const r = runTool('ip', ['-batch', '-'], `link del ${veth}\n`);
-    if (r.status !== 0 && linkExists(veth)) throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
-  }
+  for (let index = 0; index < networks; index++) deleteLink(what, containerId, index);
+}
+
+/**
+ * Removes the container's `eth<index>` by deleting its host end (the kernel removes the pair):
+ * leaving one network while the container keeps the others. A missing link is fine.
+ */
+export function deleteLink(what: string, containerId: string, index: number): void {
+  const veth = vethName(containerId, index);
+  if (!linkExists(veth)) return;
+  const r = runTool('ip', ['-batch', '-'], `link del ${veth}\n`);
+  if (r.status !== 0 && linkExists(veth)) throw new FailedPrecondition(`${what}: ip: ${oneLine(r.stderr)}`);
 }

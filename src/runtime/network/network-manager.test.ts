@@ -267,6 +267,45 @@ describe('NetworkManager (root, real kernel)', { skip }, () => {
     nm.remove('backnet');
   });
 
+  test('connect and disconnect while attached: eth<n> comes and goes, peers learn and forget the name', async () => {
+    nm.create('joina');
+    nm.create('joinb');
+    nm.create('joinc');
+    const peer = container('joiner');
+    const p = nm.attach(peer, { network: 'joinb', name: 'joiner', hostname: 'joiner' });
+    const c = container('mover');
+    const m = nm.attach(c, { network: 'bridge', name: 'mover', hostname: 'mover' });
+    const links = () => inNetns(c, ['ip', '-o', 'link']).stdout.match(/eth\d/g);
+
+    nm.connect(c, { network: 'joina' });
+    nm.connect(c, { network: 'joinb', aliases: ['svc'] });
+    assert.deepEqual(links(), ['eth0', 'eth1', 'eth2']);
+    const onB = nm.inspect('joinb').containers.find((x) => x.name === 'mover')!.ip;
+    assert.ok(fs.readFileSync(p.hostsFile, 'utf8').includes(`${onB}\tmover svc\n`), 'the peer resolves it');
+    assert.ok(fs.readFileSync(m.hostsFile, 'utf8').includes(`${p.ip}\tjoiner\n`), 'it resolves the peer');
+    assert.equal(inNetns(c, ['busybox', 'ping', '-c1', '-W2', p.ip!]).status, 0, 'reaches the peer');
+    assert.throws(() => nm.connect(c, { network: 'joinb' }), AlreadyExists);
+    assert.throws(() => nm.connect(c, { network: 'bridge' }), InvalidArgument);
+    assert.throws(() => nm.disconnect(c, 'bridge'), FailedPrecondition, 'its first network stays');
+
+    // Leaving the first further network keeps the second on eth2; the next join takes eth1 again.
+    nm.disconnect(c, 'joina');
+    assert.deepEqual(links(), ['eth0', 'eth2']);
+    assert.equal(nm.inspect('joina').containers.length, 0);
+    nm.connect(c, { network: 'joinc' });
+    assert.deepEqual(links()!.sort(), ['eth0', 'eth1', 'eth2']);
+    nm.disconnect(c, 'joinb');
+    assert.doesNotMatch(fs.readFileSync(p.hostsFile, 'utf8'), /mover/, 'the peer forgot it');
+    assert.doesNotMatch(fs.readFileSync(m.hostsFile, 'utf8'), /joiner/, 'it forgot the peer');
+    assert.throws(() => nm.disconnect(c, 'joinb'), NotFound);
+
+    nm.detach(c);
+    await assertGone(c);
+    for (const index of [1, 2]) assert.ok(!fs.existsSync(`/sys/class/net/${vethName(c, index)}`));
+    nm.detach(peer);
+    for (const n of ['joina', 'joinb', 'joinc']) nm.remove(n);
+  });
+
   test('published ports: localhost, the bridge address, hairpin, random port, conflicts', async () => {
     const id = container('pub');
     const port = randomPort(new Set())!;

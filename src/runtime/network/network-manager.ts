@@ -43,7 +43,6 @@ import {
   deleteEndpoint,
   ensureBridge,
   linkExists,
-  MAX_NETWORKS,
   netnsPath,
   vethName,
 } from './links.js';
@@ -51,6 +50,13 @@ import { NetworkStore, type NetworkRow } from './network-store.js';
 import { addPorts, removePorts, syncRules, type BridgeRule } from './nft-ruleset.js';
 import { formatMapping, type PortMapping } from './publish.js';
 import { planNetwork } from './network-plan.js';
+import {
+  joinNetwork,
+  leaveNetwork,
+  linkCount,
+  type FurtherNetwork,
+  type JoinContext,
+} from './extra-networks.js';
 import {
   DEFAULT_POOL,
   formatIp,
@@ -101,8 +107,8 @@ export interface AttachOptions {
   hostname: string;
   aliases?: string[];
   ports?: PortMapping[];
-  /** User networks joined besides `network`, as eth1, eth2, …; only with a user network. */
-  extra?: { network: string; aliases?: string[] }[];
+  /** User networks joined besides `network`, as eth1, eth2, … */
+  extra?: FurtherNetwork[];
 }
 
 export interface NetworkManagerOptions {
@@ -138,7 +144,8 @@ export class NetworkManager {
     const wanted = options.subnet === undefined ? undefined : parseSubnet(options.subnet);
     this.ensureDefault();
     const row = this.store.write(() => {
-      if (this.store.get(name)) throw new AlreadyExists(`${what}: a network with that name exists`);
+      if (this.store.get(name))
+        throw new AlreadyExists(`${what}: a network with that name exists`, { code: 'NETWORK_EXISTS' });
       return this.insertNetwork(what, name, wanted);
     });
     return this.info(row);
@@ -150,11 +157,13 @@ export class NetworkManager {
       throw new FailedPrecondition(`${what}: the default network cannot be removed`);
     const check = (): NetworkRow => {
       const row = this.store.get(name);
-      if (!row) throw new NotFound(`${what}: no such network`);
+      if (!row) throw new NotFound(`${what}: no such network`, { code: 'NETWORK_NOT_FOUND' });
       const attached = this.store.endpointsOn(name);
       if (attached.length > 0) {
         const names = attached.map((e) => e.name).join(', ');
-        throw new FailedPrecondition(`${what}: in use by ${attached.length} container(s): ${names}`);
+        throw new FailedPrecondition(`${what}: in use by ${attached.length} container(s): ${names}`, {
+          code: 'NETWORK_IN_USE',
+        });
       }
       return row;
     };
@@ -177,7 +186,7 @@ export class NetworkManager {
     for (const row of this.store.all()) {
       const what = `remove network \`${row.name}\``;
       if (this.store.endpointsOn(row.name).length > 0) {
-        throw new FailedPrecondition(`${what}: containers are still attached`);
+        throw new FailedPrecondition(`${what}: containers are still attached`, { code: 'NETWORK_IN_USE' });
       }
       deleteBridge(what, row.bridge);
       this.store.write(() => this.store.delete(row.name));
@@ -194,7 +203,8 @@ export class NetworkManager {
   inspect(name: string): NetworkInfo {
     if (name === DEFAULT_NETWORK) this.ensureDefault();
     const row = this.store.get(name);
-    if (!row) throw new NotFound(`inspect network \`${name}\`: no such network`);
+    if (!row)
+      throw new NotFound(`inspect network \`${name}\`: no such network`, { code: 'NETWORK_NOT_FOUND' });
     return this.info(row);
   }
 
@@ -206,6 +216,11 @@ export class NetworkManager {
       return (endpoints.find((e) => e.network === primary) ?? endpoints[0])?.ip;
     }
     return endpoints[0]?.ip;
+  }
+
+  /** The published ports of an attached container, host ports resolved (`-p 0:80` → the one picked). */
+  publishedPorts(containerId: string): PortMapping[] | undefined {
+    return readRecord(this.stateDir, containerId)?.ports;
   }
 
   attach(containerId: string, options: AttachOptions): Attachment {
@@ -257,7 +272,7 @@ export class NetworkManager {
       throw new InvalidArgument(`detach \`${containerId}\`: invalid container ID`);
     const what = `detach \`${containerId.slice(0, 12)}\``;
     const record = readRecord(this.stateDir, containerId);
-    deleteEndpoint(what, containerId, 1 + (record?.extra?.length ?? 0));
+    deleteEndpoint(what, containerId, linkCount(record));
     if (record?.ip && record.ports.length > 0 && !removePorts(this.table, record.ports, record.ip)) {
       // Keep the row and record: releasing the address now would let a new container inherit
       // the stale DNAT element. A later detach retries.
@@ -275,11 +290,25 @@ export class NetworkManager {
     removeContainerDir(this.stateDir, containerId);
   }
 
+  /**
+   * After container `containerId` was renamed (its row already says so): its own hosts file
+   * and those of its peers on every network it is on name it anew.
+   */
+  renamed(containerId: string, name: string): void {
+    const record = readRecord(this.stateDir, containerId);
+    if (!record) return;
+    writeRecord(this.stateDir, { ...record, name });
+    this.store.write(() => {
+      for (const network of this.store.networksOf(containerId)) this.refreshHosts(network, containerId);
+    });
+  }
+
   private attachBridge(what: string, base: EndpointRecord, options: AttachOptions): Attachment {
     const networkName = options.network === '' ? DEFAULT_NETWORK : options.network;
     if (networkName === DEFAULT_NETWORK) this.ensureDefault();
     const net = this.store.get(networkName);
-    if (!net) throw new NotFound(`${what}: no such network \`${networkName}\``);
+    if (!net)
+      throw new NotFound(`${what}: no such network \`${networkName}\``, { code: 'NETWORK_NOT_FOUND' });
     const subnet = parseSubnet(net.subnet);
     const requested = checkPorts(options.ports ?? []);
 
@@ -305,7 +334,8 @@ export class NetworkManager {
     writeRecord(this.stateDir, record);
     this.link(what, net, { containerId: base.containerId, mac, ip, script: 'netns.ip' });
     if (record.ports.length > 0) this.publish(what, record, requested);
-    this.joinExtra(what, record, options.extra ?? []);
+    const join = this.joinContext(what);
+    for (const e of options.extra ?? []) joinNetwork(join, what, record, e);
 
     const hostsFile = hostsPath(this.stateDir, base.containerId);
     const resolvConf = resolvConfPath(this.stateDir, base.containerId);
@@ -327,56 +357,48 @@ export class NetworkManager {
     };
   }
 
+  /** What joining a further network needs of this manager (extra-networks.ts). */
+  private joinContext(what: string): JoinContext {
+    return {
+      store: this.store,
+      stateDir: this.stateDir,
+      reserved: new Set([DEFAULT_NETWORK, ...RESERVED]),
+      link: (net, c) => this.link(what, net, { ...c, script: `netns-${c.index}.ip` }),
+    };
+  }
+
   /**
-   * The networks after the first, each as one more veth into the same netns (`eth<n>`): an
-   * endpoint row reserves the address and the record names the network before the link is
-   * made, so a detach at any point finds and removes it.
+   * `network connect` of a running container: `e.network` joins as one more veth in its
+   * netns, and the hosts file of every container on that network (its own included) is
+   * rewritten, so its name and aliases resolve there at once.
    */
-  private joinExtra(
-    what: string,
-    record: EndpointRecord,
-    extra: { network: string; aliases?: string[] }[],
-  ): void {
-    if (extra.length + 1 > MAX_NETWORKS) {
-      throw new InvalidArgument(`${what}: at most ${MAX_NETWORKS} networks per container`);
-    }
-    const seen = new Set([record.network]);
-    for (const [i, e] of extra.entries()) {
-      if (e.network === DEFAULT_NETWORK || RESERVED.has(e.network) || seen.has(e.network)) {
-        throw new InvalidArgument(`${what}: cannot join \`${e.network}\` as a further network`);
-      }
-      seen.add(e.network);
-      const net = this.store.get(e.network);
-      if (!net) throw new NotFound(`${what}: no such network \`${e.network}\``);
-      const subnet = parseSubnet(net.subnet);
-      const aliases = e.aliases ?? [];
-      const ip = this.store.write(() => {
-        const used = new Set(this.store.usedIps(net.name).map((x) => parseIp(x)!));
-        const last = readLastAddress(this.stateDir, net.name);
-        const addr = freeAddress(subnet, used, last === undefined ? undefined : parseIp(last));
-        if (addr === undefined)
-          throw new FailedPrecondition(`${what}: no free address in ${net.subnet} (network \`${net.name}\`)`);
-        const found = formatIp(addr);
-        writeLastAddress(this.stateDir, net.name, found);
-        this.store.insertEndpoint({
-          container_id: record.containerId,
-          network: net.name,
-          ip: found,
-          mac: macFor(addr),
-          aliases: JSON.stringify(aliases),
-        });
-        return found;
-      });
-      record.extra = [...(record.extra ?? []), { network: net.name, ip, aliases }];
-      writeRecord(this.stateDir, record);
-      this.link(what, net, {
-        containerId: record.containerId,
-        mac: macFor(parseIp(ip)!),
-        ip,
-        script: `netns-${i + 1}.ip`,
-        index: i + 1,
-      });
-    }
+  connect(containerId: string, e: FurtherNetwork): void {
+    const what = `connect \`${containerId.slice(0, 12)}\` to network \`${e.network}\``;
+    const record = this.attachedRecord(what, containerId);
+    joinNetwork(this.joinContext(what), what, record, e);
+    this.store.write(() => this.refreshHosts(e.network, containerId));
+  }
+
+  /** `network disconnect` of a running container from one of its further networks. */
+  disconnect(containerId: string, network: string): void {
+    const what = `disconnect \`${containerId.slice(0, 12)}\` from network \`${network}\``;
+    const record = this.attachedRecord(what, containerId);
+    leaveNetwork(this.joinContext(what), what, record, network);
+    this.store.write(() => {
+      // The peers forget it; its own file loses that network's peers.
+      this.refreshHosts(network);
+      this.refreshHosts(record.network!, containerId);
+    });
+  }
+
+  private attachedRecord(what: string, containerId: string): EndpointRecord {
+    const record = readRecord(this.stateDir, containerId);
+    if (!record) throw new FailedPrecondition(`${what}: the container is not attached to a network`);
+    if (record.mode !== 'bridge')
+      throw new FailedPrecondition(
+        `${what}: the container uses the \`${record.mode}\` network, which joins no other`,
+      );
+    return record;
   }
 
   /** The network's bridge (made when missing) and the container's veth on it, with its address. */

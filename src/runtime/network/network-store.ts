@@ -91,6 +91,11 @@ export class NetworkStore {
       .run(e);
   }
 
+  /** The container's endpoint on one network (a disconnect). */
+  deleteEndpoint(containerId: string, network: string): void {
+    this.db.prepare('DELETE FROM endpoints WHERE container_id = ? AND network = ?').run(containerId, network);
+  }
+
   deleteEndpoints(containerId: string): void {
     this.db.prepare('DELETE FROM endpoints WHERE container_id = ?').run(containerId);
   }
