@@ -53,6 +53,7 @@ export type { ContainerArchive, DiskUsage, PathStat, PruneFilters, PruneImagesRe
 export type { ContainerStats, ExecOptions, ExecProcess, ExecStreams, ProcessTable };
 export type { HistoryRow, ImageInspect, ImageSummary, Loaded, PullResult, PushResult };
 export type { BuildEvent } from './build/execute.js';
+export { classicBuildLine } from './build/classic-output.js';
 export type { ContextArchiveBuildOptions } from './build/context/context-archive.js';
 export type { Credentials } from './registry/client/credentials.js';
 export type { ProgressEvent } from './registry/client/progress.js';
@@ -83,7 +84,10 @@ export class Engine extends ContainerEngine {
 
   // Networks and volumes ---------------------------------------------------------------------
 
-  createNetwork(name: string, options: { subnet?: string } = {}): NetworkInfo {
+  createNetwork(
+    name: string,
+    options: { subnet?: string; labels?: Record<string, string> } = {},
+  ): NetworkInfo {
     return this.runtime.networks.create(name, options);
   }
 
@@ -128,8 +132,8 @@ export class Engine extends ContainerEngine {
     return pruneNetworks(this.runtime, filters);
   }
 
-  createVolume(name: string): VolumeInfo {
-    return this.runtime.volumes.create(name);
+  createVolume(name: string, options: { labels?: Record<string, string> } = {}): VolumeInfo {
+    return this.runtime.volumes.create(name, { labels: options.labels });
   }
 
   volumes(): VolumeInfo[] {

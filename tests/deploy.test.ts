@@ -228,7 +228,11 @@ describe('deploy behind HAProxy', { skip: needs('root', 'crun', 'conmon', 'ip', 
     );
     const winner = a.code === 0 ? 'v1\n' : 'v2\n';
     const url = `http://127.0.0.1:${port}/`;
-    assert.equal(await waitFor(`GET ${url}`, () => get(url).catch(() => undefined)), winner);
+    // The lock is what this checks; a kept-alive connection to the proxy may still reach the
+    // previous (now warm, drained) release for a moment, so wait for the winner's answer.
+    await waitFor(`GET ${url} from ${winner.trim()}`, async () =>
+      (await get(url).catch(() => undefined)) === winner ? true : undefined,
+    );
     const web = (await services()).find((x) => x.name === 'web')!;
     assert.equal(web.ready, 2);
   });

@@ -8,20 +8,8 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { run, waitFor, type RunResult } from './helpers.js';
-import { apiRequest, startService, type ServiceSandbox } from './service-testing.js';
+import { apiRequest, demux, startService, type ServiceSandbox } from './service-testing.js';
 import { needs } from '../src/util/test-requirements.js';
-
-/** Docker's multiplexed stream split into stdout and stderr (8-byte frame headers). */
-function demux(data: Buffer): { stdout: string; stderr: string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  for (let at = 0; at + 8 <= data.length; ) {
-    const size = data.readUInt32BE(at + 4);
-    (data[at] === 2 ? err : out).push(data.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
 
 describe(
   'exec, rename, top and stats over skiff system service',

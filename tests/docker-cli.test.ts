@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { httpGet } from './container-testing.js';
 import { run, waitFor, type RunResult, type Sandbox } from './helpers.js';
 import { apiRequest, startService, type ServiceSandbox } from './service-testing.js';
 import { needs } from '../src/util/test-requirements.js';
 
 describe(
   'the docker CLI over skiff system service',
-  { skip: needs('root', 'crun', 'conmon', 'ip', 'nft', 'docker') },
+  { skip: needs('root', 'crun', 'conmon', 'ip', 'nft', 'docker', 'script') },
   () => {
     let svc: ServiceSandbox;
     let s: Sandbox;
@@ -87,6 +88,63 @@ describe(
       assert.match(gone.stderr, /No such object|no such/i);
     });
 
+    it('run -it through a pseudo-terminal: a tty inside, the exit status outside', async () => {
+      // script(1) gives the CLI a terminal, as a user's shell would.
+      const r = await run(
+        'script',
+        ['-qec', "docker run --rm -it busybox sh -c 'tty; echo typed-$((6*7)); exit 4'", '/dev/null'],
+        { env, timeout: 60_000 },
+      );
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stdout, /\/dev\/pts\/\d+\r?\n/);
+      assert.match(r.stdout, /typed-42/);
+    });
+
+    it('run -d with -p, -e, -v and --network: port, logs --tail, and the published server', async () => {
+      await ok(['network', 'create', 'pubnet']);
+      await ok(['volume', 'create', 'pubvol']);
+      await ok([
+        'run',
+        '-d',
+        '--name',
+        'pub',
+        '-p',
+        '127.0.0.1::80',
+        '-e',
+        'GREETING=hello-env',
+        '-v',
+        'pubvol:/www',
+        '--network',
+        'pubnet',
+        'busybox',
+        'sh',
+        '-c',
+        'echo one; echo two; echo "$GREETING" > /www/index.html; exec httpd -f -p 80 -h /www',
+      ]);
+      const port = (await ok(['port', 'pub', '80'])).trim();
+      assert.match(port, /^127\.0\.0\.1:\d+$/);
+      await waitFor('the published server', async () => {
+        try {
+          return (await httpGet(`http://${port}/`)) === 'hello-env\n' ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      });
+      assert.equal(await ok(['logs', '--tail', '1', 'pub']), 'two\n');
+      // The volume kept what the container wrote; another container on the network reaches it by name.
+      assert.equal(
+        await ok(['run', '--rm', '--network', 'pubnet', 'busybox', 'wget', '-qO-', 'http://pub/']),
+        'hello-env\n',
+      );
+      assert.equal(
+        await ok(['run', '--rm', '-v', 'pubvol:/v', 'busybox', 'cat', '/v/index.html']),
+        'hello-env\n',
+      );
+      await ok(['rm', '-f', 'pub']);
+      await ok(['network', 'rm', 'pubnet']);
+      await ok(['volume', 'rm', 'pubvol']);
+    });
+
     it('network create, ls, rm and volume create, ls, rm', async () => {
       assert.match(await ok(['network', 'create', 'dnet']), /^[0-9a-f]{64}\n$/);
       assert.match(await ok(['network', 'ls']), /\sdnet\s+bridge\s+local/);
@@ -96,6 +154,19 @@ describe(
       assert.match(await ok(['volume', 'ls']), /local\s+dvol/);
       assert.equal(await ok(['volume', 'rm', 'dvol']), 'dvol\n');
       assert.doesNotMatch(await ok(['volume', 'ls']), /dvol/);
+      // Labels are kept, shown and filtered on, as compose and Ryuk use them.
+      await ok(['network', 'create', '--label', 'team=core', 'lnet']);
+      await ok(['volume', 'create', '--label', 'team=core', 'lvol']);
+      assert.equal(
+        await ok(['network', 'ls', '-q', '--filter', 'label=team=core', '--format', '{{.Name}}']),
+        'lnet\n',
+      );
+      assert.equal(await ok(['volume', 'ls', '-q', '--filter', 'label=team=core']), 'lvol\n');
+      assert.equal(await ok(['network', 'inspect', '-f', '{{.Labels.team}}', 'lnet']), 'core\n');
+      assert.equal(await ok(['volume', 'inspect', '-f', '{{.Labels.team}}', 'lvol']), 'core\n');
+      assert.equal(await ok(['network', 'ls', '-q', '--filter', 'label=team=other']), '');
+      await ok(['network', 'rm', 'lnet']);
+      await ok(['volume', 'rm', 'lvol']);
     });
 
     it('events --since --until shows create, start and die', async () => {

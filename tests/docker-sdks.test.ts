@@ -14,22 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { httpGet } from './container-testing.js';
 import { REPO, run, waitFor } from './helpers.js';
-import { startService, type ServiceSandbox } from './service-testing.js';
+import { demux, startService, type ServiceSandbox } from './service-testing.js';
 import { needs } from '../src/util/test-requirements.js';
 
 const SERVICE_NEEDS = ['root', 'crun', 'conmon', 'ip', 'nft'] as const;
-
-/** Docker's multiplexed stream split into stdout and stderr (8-byte frame headers). */
-function demux(data: Buffer): { stdout: string; stderr: string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  for (let at = 0; at + 8 <= data.length; ) {
-    const size = data.readUInt32BE(at + 4);
-    (data[at] === 2 ? err : out).push(data.subarray(at + 8, at + 8 + size));
-    at += 8 + size;
-  }
-  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
-}
 
 function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolve, reject) => {

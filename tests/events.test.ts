@@ -142,6 +142,41 @@ describe('skiff events', { skip: needs('root') }, () => {
     },
   );
 
+  it(
+    'a change of health is a `health_status` event, written by the supervisor',
+    { skip: needs('crun', 'conmon') },
+    async () => {
+      const since = Math.floor(Date.now() / 1000) - 1;
+      await s.ok(
+        ['run', '-d', '--name', 'ev-health', '--health-cmd', 'true', '--health-interval', '1s'].concat([
+          'ev/base:1',
+          'sleep',
+          '300',
+        ]),
+      );
+      const healthEvents = async () => {
+        const until = Math.ceil(Date.now() / 1000) + 1;
+        const r = await s.ok(
+          ['events', '--since', String(since), '--until', String(until)].concat([
+            '--format',
+            'json',
+            '-f',
+            'container=ev-health',
+          ]),
+        );
+        return parse(r.stdout).filter((e) => e.Action.startsWith('health_status'));
+      };
+      await waitFor('the health_status event', async () =>
+        (await healthEvents()).length > 0 ? true : undefined,
+      );
+      assert.deepEqual(
+        (await healthEvents()).map((e) => e.Action),
+        ['health_status: healthy'],
+      );
+      await s.ok(['rm', '-f', 'ev-health']);
+    },
+  );
+
   it('a bad time or filter is one line and exit 1', async () => {
     const time = await s.skiff(['events', '--since', 'yesterday']);
     assert.equal(time.code, 1);

@@ -82,3 +82,15 @@ export function apiRequest(
     req.end(body);
   });
 }
+
+/** Docker's multiplexed stream split into stdout and stderr (8-byte frame headers). */
+export function demux(data: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  for (let at = 0; at + 8 <= data.length; ) {
+    const size = data.readUInt32BE(at + 4);
+    (data[at] === 2 ? err : out).push(data.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}

@@ -184,6 +184,16 @@ export function usageLine(command: CommandSpec): string {
   return `skiff ${command.name}${command.synopsis === '' ? '' : ` ${command.synopsis}`}`;
 }
 
+/** `--label KEY=VALUE` (or a bare `KEY`, an empty value), as Docker takes labels. */
+export function labelOption(parsed: Parsed): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const l of list(parsed, 'label')) {
+    const eq = l.indexOf('=');
+    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
+  }
+  return labels;
+}
+
 /**
  * The environment of `--env-file` and `-e`: the files' lines first, so `-e` wins as in Docker;
  * a bare `NAME` takes the caller's value.

@@ -1,7 +1,7 @@
 /** `skiff build`: a Dockerfile and its context become an image; output like `docker build`'s. */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { BuildEvent, BuildStreamOptions, Engine } from '../engine.js';
+import { classicBuildLine, type BuildEvent, type BuildStreamOptions, type Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { bool, list, needArgs, parseArgs, str } from './args.js';
 import { TtyProgress } from './build-progress.js';
@@ -47,7 +47,7 @@ async function build(engine: Engine, p: ReturnType<typeof parseArgs>, out: Outpu
       ? (e: BuildEvent) => out.stdout(`${JSON.stringify(e)}\n`)
       : tty
         ? (e: BuildEvent) => tty.onEvent(e)
-        : (e: BuildEvent) => out.stdout(classicLine(e, explain));
+        : (e: BuildEvent) => out.stdout(classicBuildLine(e, { explain, timings: true }));
   const options: BuildStreamOptions = {
     tags: list(p, 'tag'),
     buildArgs: buildArgs(list(p, 'build-arg')),
@@ -80,19 +80,6 @@ async function build(engine: Engine, p: ReturnType<typeof parseArgs>, out: Outpu
     for (const tag of list(p, 'tag')) out.stdout(`Successfully tagged ${tag}\n`);
   }
   return 0;
-}
-
-function classicLine(e: BuildEvent, explain: boolean): string {
-  switch (e.type) {
-    case 'step':
-      return `Step ${e.index}/${e.total} : ${e.text.split('\n')[0]}\n`;
-    case 'cached':
-      return ` ---> Using cache\n ---> ${e.imageId.slice(7, 19)}\n`;
-    case 'miss':
-      return explain ? ` ---> Cache miss: ${e.why}\n` : '';
-    case 'done':
-      return ` ---> ${e.imageId.slice(7, 19)}${e.ms > 0 ? ` (${(e.ms / 1000).toFixed(2)}s)` : ''}\n`;
-  }
 }
 
 function readDockerfile(file: string): string {

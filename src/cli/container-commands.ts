@@ -5,6 +5,7 @@ import { timeAgo } from '../util/format.js';
 import {
   bool,
   envOption,
+  labelOption,
   formatFlag,
   list,
   needArgs,
@@ -37,11 +38,7 @@ function createOptions(p: Parsed): CreateOptions {
   const pids = str(p, 'pids-limit');
   const stopTimeout = str(p, 'stop-timeout');
   const healthRetries = str(p, 'health-retries');
-  const labels: Record<string, string> = {};
-  for (const l of list(p, 'label')) {
-    const eq = l.indexOf('=');
-    labels[eq < 0 ? l : l.slice(0, eq)] = eq < 0 ? '' : l.slice(eq + 1);
-  }
+  const labels = labelOption(p);
   return {
     image,
     name: str(p, 'name'),

@@ -5,7 +5,7 @@
 import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
 import { timeAgo } from '../util/format.js';
-import { bool, formatFlag, list, needArgs, parseArgs, str, type CommandSpec } from './args.js';
+import { bool, formatFlag, labelOption, list, needArgs, parseArgs, str, type CommandSpec } from './args.js';
 import { subcommandNames } from './commands.js';
 import {
   NETWORK_CONNECT,
@@ -107,7 +107,8 @@ export async function networkCommand(engine: Engine, argv: string[], out: Output
     const driver = str(p, 'driver') ?? 'bridge';
     if (driver !== 'bridge')
       throw new InvalidArgument(`network create: driver \`${driver}\` is not supported (bridge)`);
-    out.stdout(`${engine.createNetwork(p.positionals[0]!, { subnet: str(p, 'subnet') }).id}\n`);
+    const options = { subnet: str(p, 'subnet'), labels: labelOption(p) };
+    out.stdout(`${engine.createNetwork(p.positionals[0]!, options).id}\n`);
     return 0;
   }
   const done = listVerbs(
@@ -134,7 +135,7 @@ export function volumeCommand(engine: Engine, argv: string[], out: Output): numb
   if (verb === 'create') {
     const p = parseArgs(rest, VOLUME_CREATE);
     needArgs(p, VOLUME_CREATE, 1, 1);
-    out.stdout(`${engine.createVolume(p.positionals[0]!).name}\n`);
+    out.stdout(`${engine.createVolume(p.positionals[0]!, { labels: labelOption(p) }).name}\n`);
     return 0;
   }
   const done = listVerbs(

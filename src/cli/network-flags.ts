@@ -16,6 +16,7 @@ export const NETWORK_CREATE: CommandSpec = {
   flags: [
     { name: 'subnet', kind: 'string', value: 'CIDR', help: 'its addresses (default a free /24)' },
     { name: 'driver', short: 'd', kind: 'string', value: 'bridge', help: 'the one driver skiff has' },
+    { name: 'label', short: 'l', kind: 'list', value: 'KEY=VALUE', help: 'a label (repeatable)' },
   ],
 };
 
@@ -61,9 +62,9 @@ export const NETWORK_DISCONNECT: CommandSpec = {
 
 export const VOLUME_CREATE: CommandSpec = {
   name: 'volume create',
-  synopsis: 'NAME',
+  synopsis: '[OPTIONS] NAME',
   summary: 'a named volume (run -v NAME:/path)',
-  flags: [],
+  flags: [{ name: 'label', short: 'l', kind: 'list', value: 'KEY=VALUE', help: 'a label (repeatable)' }],
 };
 
 export const VOLUME_LS: CommandSpec = {

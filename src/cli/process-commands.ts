@@ -1,5 +1,6 @@
 /** The verbs about a running container's processes, and its name: top, stats, rename. */
 import type { ContainerStats, Engine } from '../engine.js';
+import { binaryScale } from '../util/byte-size.js';
 import { humanSize } from '../util/format.js';
 import { bool, formatFlag, needArgs, parseArgs } from './args.js';
 import { RENAME, STATS, TOP } from './container-flags.js';
@@ -125,12 +126,6 @@ function row(id: string, name: string, s: ContainerStats, before: ContainerStats
 
 /** "380KiB", "23.54GiB": binary units, four significant digits, as Docker prints memory. */
 function binarySize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${Number(value.toPrecision(4))}${units[unit]}`;
+  const { value, unit } = binaryScale(bytes);
+  return `${Number(value.toPrecision(4))}${unit}`;
 }

@@ -49,7 +49,7 @@ export function pruneVolumes(runtime: Runtime, filters: PruneFilters = {}): Prun
   const matches = pruneFilter(filters, 'prune volumes');
   const result: PruneResult = { deleted: [], spaceReclaimed: 0 };
   for (const v of runtime.volumes.list()) {
-    if (v.usedBy.length > 0 || !matches({ created: v.created })) continue;
+    if (v.usedBy.length > 0 || !matches({ created: v.created, labels: v.labels })) continue;
     const size = treeSize(v.mountpoint);
     runtime.volumes.remove(v.name);
     result.deleted.push(v.name);
@@ -69,7 +69,7 @@ export function pruneNetworks(runtime: Runtime, filters: PruneFilters = {}): Pru
   const result: PruneResult = { deleted: [], spaceReclaimed: 0 };
   for (const n of runtime.networks.list()) {
     if (n.name === DEFAULT_NETWORK || named.has(n.name) || n.containers.length > 0) continue;
-    if (!matches({ created: n.created })) continue;
+    if (!matches({ created: n.created, labels: n.labels })) continue;
     runtime.networks.remove(n.name);
     result.deleted.push(n.name);
   }

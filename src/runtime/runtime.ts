@@ -461,7 +461,8 @@ export class Runtime {
     return row;
   }
 
-  private event(action: string, row: ContainerRow, extra: Record<string, string> = {}): void {
+  /** Records a container event in the store's journal (a failure to record is only a notice). */
+  event(action: string, row: ContainerRow, extra: Record<string, string> = {}): void {
     recordContainerEvent(this.store.events, action, row, extra, this.options.notice);
   }
 

@@ -94,9 +94,10 @@ async function checkDue(runtime: Runtime, images: Map<string, ContainerConfig>):
     const current = runtime.records.get(row.id);
     // The container may have stopped or restarted during the check: keep only a live result.
     if (!current || current.state !== 'running' || current.started !== row.started) continue;
-    runtime.records.update(row.id, {
-      health: JSON.stringify(nextHealth(state, spec, { ...result, start }, startedAt)),
-    });
+    const next = nextHealth(state, spec, { ...result, start }, startedAt);
+    runtime.records.update(row.id, { health: JSON.stringify(next) });
+    // Docker's event for a change of health, which `docker events` and compose watch for.
+    if (next.status !== state.status) runtime.event(`health_status: ${next.status}`, current);
   }
   return watched;
 }

@@ -10,6 +10,7 @@ export interface VolumeInfo {
   created: string;
   mountpoint: string;
   usedBy: string[];
+  labels: Record<string, string>;
 }
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -20,7 +21,7 @@ export class Volumes {
     private readonly root: string,
   ) {}
 
-  create(name: string, options: { ifMissing?: boolean } = {}): VolumeInfo {
+  create(name: string, options: { ifMissing?: boolean; labels?: Record<string, string> } = {}): VolumeInfo {
     if (!NAME.test(name))
       throw new InvalidArgument(
         `create volume \`${name}\`: invalid name, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
@@ -30,17 +31,23 @@ export class Volumes {
       throw new AlreadyExists(`create volume \`${name}\`: already exists`, { code: 'VOLUME_EXISTS' });
     fs.mkdirSync(volumeDataDir(this.root, name), { recursive: true });
     this.db
-      .prepare('INSERT OR IGNORE INTO volumes (name, created) VALUES (?, ?)')
-      .run(name, new Date().toISOString());
+      .prepare('INSERT OR IGNORE INTO volumes (name, created, labels) VALUES (?, ?, ?)')
+      .run(name, new Date().toISOString(), JSON.stringify(options.labels ?? {}));
     return this.inspect(name);
   }
 
   inspect(name: string): VolumeInfo {
     const row = this.db.prepare('SELECT * FROM volumes WHERE name = ?').get(name) as
-      | { name: string; created: string }
+      | { name: string; created: string; labels: string }
       | undefined;
     if (!row) throw new NotFound(`find volume \`${name}\`: no such volume`, { code: 'VOLUME_NOT_FOUND' });
-    return { ...row, mountpoint: volumeDataDir(this.root, name), usedBy: this.usedBy(name) };
+    return {
+      name: row.name,
+      created: row.created,
+      labels: JSON.parse(row.labels) as Record<string, string>,
+      mountpoint: volumeDataDir(this.root, name),
+      usedBy: this.usedBy(name),
+    };
   }
 
   list(): VolumeInfo[] {

@@ -13,7 +13,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { Writable } from 'node:stream';
-import { InvalidArgument, type BuildEvent, type Engine } from '../engine.js';
+import { classicBuildLine, InvalidArgument, type Engine } from '../engine.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import { familiar } from './container-shapes.js';
 import { ProgressStream, requestBody } from './progress-stream.js';
@@ -48,20 +48,6 @@ function network(query: URLSearchParams): 'host' | 'none' | undefined {
   throw new InvalidArgument(
     `build: networkmode \`${mode}\` is not supported (default, bridge, host or none)`,
   );
-}
-
-/** The classic builder's lines for an engine build event. */
-function eventText(e: BuildEvent): string {
-  switch (e.type) {
-    case 'step':
-      return `Step ${e.index}/${e.total} : ${e.text.split('\n')[0]}\n`;
-    case 'cached':
-      return ` ---> Using cache\n ---> ${e.imageId.slice(7, 19)}\n`;
-    case 'miss':
-      return '';
-    case 'done':
-      return ` ---> ${e.imageId.slice(7, 19)}\n`;
-  }
 }
 
 /** RUN output as `stream` lines; a character split across chunks is kept whole. */
@@ -115,7 +101,7 @@ async function build(ctx: Context, engine: Engine): Promise<void> {
       onEvent: quiet
         ? undefined
         : (e) => {
-            const text = eventText(e);
+            const text = classicBuildLine(e);
             if (text !== '') lines.write({ stream: text });
           },
     });

@@ -7,6 +7,7 @@
 import type { ContainerRow, ContainerSummary, CreateOptions } from '../engine.js';
 import { familiarString, parseReference } from '../oci/reference.js';
 import { timeAgo } from '../util/format.js';
+import { unixSeconds } from '../util/timestamps.js';
 
 /** `busybox:latest` for `docker.io/library/busybox:latest`; other text as it is. */
 export function familiar(name: string): string {
@@ -15,11 +16,6 @@ export function familiar(name: string): string {
   } catch {
     return name;
   }
-}
-
-function unix(iso: string | null | undefined): number {
-  const ms = iso ? Date.parse(iso) : NaN;
-  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
 }
 
 /** Go's zero time, which Docker shows for a start or finish that has not happened. */
@@ -62,7 +58,7 @@ export function containerSummary(c: ContainerSummary, options: CreateOptions): R
     Image: familiar(c.image),
     ImageID: c.imageId,
     Command: c.command,
-    Created: unix(c.created),
+    Created: unixSeconds(c.created),
     Ports: portRows(c),
     Labels: options.labels ?? {},
     State: c.paused ? 'paused' : c.state,
@@ -222,5 +218,24 @@ export function containerInspect(
         ),
       },
     },
+  };
+}
+
+/** A row of `GET /images/json` (and of `/system/df`'s images). */
+export function imageSummaryShape(
+  i: { id: string; tags: string[]; created?: string; size: number },
+  extra: { sharedSize: number; containers: number },
+): Record<string, unknown> {
+  return {
+    Id: i.id,
+    ParentId: '',
+    RepoTags: i.tags.length ? i.tags.map(familiar) : ['<none>:<none>'],
+    RepoDigests: [],
+    Created: unixSeconds(i.created),
+    Size: i.size,
+    SharedSize: extra.sharedSize,
+    VirtualSize: i.size,
+    Labels: {},
+    Containers: extra.containers,
   };
 }

@@ -11,11 +11,7 @@ import { familiar } from './container-shapes.js';
 import { ProgressStream, requestBody } from './progress-stream.js';
 import { sendEmpty, sendJson } from './respond.js';
 import { bool, type Context, type Router } from './router.js';
-
-function unix(iso: string | undefined): number {
-  const ms = iso ? Date.parse(iso) : NaN;
-  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
-}
+import { unixSeconds } from '../util/timestamps.js';
 
 /** What Docker's image Config holds when unset; the image's own fields go over it. */
 const EMPTY_CONFIG = {
@@ -67,7 +63,7 @@ export function imageShape(i: ImageInspect): Record<string, unknown> {
 function historyShape(rows: HistoryRow[]): Record<string, unknown>[] {
   return rows.map((r) => ({
     Id: r.id,
-    Created: unix(r.created),
+    Created: unixSeconds(r.created),
     CreatedBy: r.createdBy,
     Tags: r.tags.length > 0 ? r.tags.map(familiar) : null,
     Size: r.size,

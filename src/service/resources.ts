@@ -2,14 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Engine, NetworkInfo, VolumeInfo } from '../engine.js';
 import { InvalidArgument, NotFound } from '../engine.js';
-import { familiar } from './container-shapes.js';
+import { imageSummaryShape } from './container-shapes.js';
 import { sendEmpty, sendJson } from './respond.js';
 import { bool, filters, jsonBody, type Router } from './router.js';
-
-function unix(iso: string | undefined): number {
-  const ms = iso ? Date.parse(iso) : NaN;
-  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
-}
+import { hasLabel } from '../util/prune-filters.js';
 
 function networkShape(n: NetworkInfo): Record<string, unknown> {
   return {
@@ -34,7 +30,7 @@ function networkShape(n: NetworkInfo): Record<string, unknown> {
     // Only the default network shows its bridge: compose compares a user network's Options
     // with the file's driver_opts and recreates the network on any difference.
     Options: n.name === 'bridge' ? { 'com.docker.network.bridge.name': n.bridge } : {},
-    Labels: {},
+    Labels: n.labels,
   };
 }
 
@@ -44,7 +40,7 @@ function volumeShape(v: VolumeInfo): Record<string, unknown> {
     Driver: 'local',
     Mountpoint: v.mountpoint,
     CreatedAt: v.created,
-    Labels: {},
+    Labels: v.labels,
     Scope: 'local',
     Options: {},
   };
@@ -52,8 +48,8 @@ function volumeShape(v: VolumeInfo): Record<string, unknown> {
 
 /**
  * Docker's network filters: `name` (a part of the name), `id` (a prefix), `driver`, `type`
- * (`builtin` is the default network), `label` (skiff's networks carry none, so any label
- * filter matches nothing). Each key must match one of its values.
+ * (`builtin` is the default network), `label` (`key` or `key=value`; all must match). Each
+ * other key must match one of its values.
  */
 function networkMatches(n: NetworkInfo, wanted: Record<string, string[]>): boolean {
   return Object.entries(wanted).every(([key, values]) => {
@@ -62,21 +58,33 @@ function networkMatches(n: NetworkInfo, wanted: Record<string, string[]>): boole
     if (key === 'id') return values.some((v) => n.id.startsWith(v));
     if (key === 'driver') return values.includes(n.driver);
     if (key === 'type') return values.includes(n.name === 'bridge' ? 'builtin' : 'custom');
-    if (key === 'label') return false;
+    if (key === 'label') return values.every((v) => hasLabel(n.labels, v));
     throw new InvalidArgument(`list networks: invalid filter \`${key}\``);
   });
 }
 
-/** Docker's volume filters: `name` (a part), `driver`, `dangling` (used by no container), `label` (none here). */
+/** Docker's volume filters: `name` (a part), `driver`, `dangling` (used by no container), `label` (all must match). */
 function volumeMatches(v: VolumeInfo, wanted: Record<string, string[]>): boolean {
   return Object.entries(wanted).every(([key, values]) => {
     if (values.length === 0) return true;
     if (key === 'name') return values.some((x) => v.name.includes(x));
     if (key === 'driver') return values.includes('local');
     if (key === 'dangling') return values.some((x) => /^(1|true)$/i.test(x) === (v.usedBy.length === 0));
-    if (key === 'label') return false;
+    if (key === 'label') return values.every((x) => hasLabel(v.labels, x));
     throw new InvalidArgument(`list volumes: invalid filter \`${key}\``);
   });
+}
+
+/** A `Labels` object of a create body: strings to strings, or nothing. */
+function stringMap(value: unknown, what: string): Record<string, string> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Object.values(value).some((v) => typeof v !== 'string')
+  )
+    throw new InvalidArgument(`${what} must be an object of strings`);
+  return value as Record<string, string>;
 }
 
 /** A network by name, ID or unique ID prefix, as Docker finds them. */
@@ -95,18 +103,12 @@ export function resourceRoutes(router: Router, engine: Engine): void {
       sendJson(
         ctx,
         200,
-        engine.images().map((i) => ({
-          Id: i.id,
-          ParentId: '',
-          RepoTags: i.tags.length ? i.tags.map(familiar) : ['<none>:<none>'],
-          RepoDigests: [],
-          Created: unix(i.created),
-          Size: i.size,
-          SharedSize: bool(ctx.query, 'shared-size') ? i.shared : -1,
-          VirtualSize: i.size,
-          Labels: {},
-          Containers: -1,
-        })),
+        engine.images().map((i) =>
+          imageSummaryShape(i, {
+            sharedSize: bool(ctx.query, 'shared-size') ? i.shared : -1,
+            containers: -1,
+          }),
+        ),
       ),
     )
     .add('GET', '/networks', (ctx) => {
@@ -128,13 +130,17 @@ export function resourceRoutes(router: Router, engine: Engine): void {
         Name?: string;
         Driver?: string;
         IPAM?: { Config?: { Subnet?: string }[] };
+        Labels?: Record<string, string>;
       };
       if (!body.Name) throw new InvalidArgument('create network: Name is required');
       if (body.Driver && body.Driver !== 'bridge')
         throw new InvalidArgument(
           `create network ${body.Name}: driver \`${body.Driver}\` is not supported (bridge)`,
         );
-      const n = engine.createNetwork(body.Name, { subnet: body.IPAM?.Config?.[0]?.Subnet || undefined });
+      const n = engine.createNetwork(body.Name, {
+        subnet: body.IPAM?.Config?.[0]?.Subnet || undefined,
+        labels: stringMap(body.Labels, 'Labels'),
+      });
       sendJson(ctx, 201, { Id: n.id, Warning: '' });
     })
     .add('DELETE', '/networks/{id}', (ctx) => {
@@ -150,11 +156,20 @@ export function resourceRoutes(router: Router, engine: Engine): void {
       sendJson(ctx, 200, volumeShape(engine.volume(ctx.params['name']!))),
     )
     .add('POST', '/volumes/create', async (ctx) => {
-      const body = ((await jsonBody(ctx.req)) ?? {}) as { Name?: string; Driver?: string };
+      const body = ((await jsonBody(ctx.req)) ?? {}) as {
+        Name?: string;
+        Driver?: string;
+        Labels?: Record<string, string>;
+      };
       if (body.Driver && body.Driver !== 'local')
         throw new InvalidArgument(`create volume: driver \`${body.Driver}\` is not supported (local)`);
       // Docker names an unnamed volume with 64 hex digits.
-      sendJson(ctx, 201, volumeShape(engine.createVolume(body.Name || randomBytes(32).toString('hex'))));
+      const name = body.Name || randomBytes(32).toString('hex');
+      sendJson(
+        ctx,
+        201,
+        volumeShape(engine.createVolume(name, { labels: stringMap(body.Labels, 'Labels') })),
+      );
     })
     .add('DELETE', '/volumes/{name}', (ctx) => {
       engine.removeVolume(ctx.params['name']!, { force: bool(ctx.query, 'force') });

@@ -6,32 +6,18 @@
  * skiff keeps no build cache apart from images: `BuildCache` is empty.
  */
 import type { Engine } from '../engine.js';
-import { containerSummary, familiar } from './container-shapes.js';
+import { containerSummary, imageSummaryShape } from './container-shapes.js';
 import { sendJson } from './respond.js';
 import type { Router } from './router.js';
-
-function unix(iso: string | undefined): number {
-  const ms = iso ? Date.parse(iso) : NaN;
-  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
-}
 
 export function systemDfRoutes(router: Router, engine: Engine): void {
   router.add('GET', '/system/df', async (ctx) => {
     const usage = await engine.diskUsage();
     sendJson(ctx, 200, {
       LayersSize: usage.layersSize,
-      Images: usage.images.map((i) => ({
-        Id: i.id,
-        ParentId: '',
-        RepoTags: i.tags.length ? i.tags.map(familiar) : ['<none>:<none>'],
-        RepoDigests: [],
-        Created: unix(i.created),
-        Size: i.size,
-        SharedSize: i.shared,
-        VirtualSize: i.size,
-        Labels: {},
-        Containers: i.containers,
-      })),
+      Images: usage.images.map((i) =>
+        imageSummaryShape(i, { sharedSize: i.shared, containers: i.containers }),
+      ),
       Containers: usage.containers.map((c) => ({
         ...containerSummary(c, engine.container(c.id).options),
         SizeRw: c.sizeRw,

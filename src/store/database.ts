@@ -1,5 +1,5 @@
 /**
- * The metadata database (SQLite, WAL). Schema version 11:
+ * The metadata database (SQLite, WAL). Schema version 12:
  *
  *   tags      name PK ─────────────┐  full reference, "docker.io/library/busybox:latest"
  *                                   ▼
@@ -13,8 +13,9 @@
  *                                                     (verified: decompressed, matched diff_id)
  *
  *   containers id PK, name UNIQUE, image_id ─▶ images   state, pid + pid_start, conmon pid, exit, health
- *   endpoints  container_id, network ─▶ networks name PK  ip, mac, aliases (one row per attachment)
- *   volumes    name PK                                   data in volumes/<name>/_data
+ *   endpoints  container_id, network ─▶ networks name PK  ip, mac, aliases (one row per attachment);
+ *                                                         networks keep their labels
+ *   volumes    name PK, labels                           data in volumes/<name>/_data
  *   blob_locations digest, registry, repository          where a blob was pulled from or pushed to
  *                                                         (cross-repository mounts on push)
  *   services   name PK, live ─▶ releases.number          deployed services
@@ -199,6 +200,12 @@ const migrations: string[] = [
   // rollback inside it is only a proxy switch; any skiff process reads until when
   `
   ALTER TABLE releases ADD COLUMN warm_until TEXT;  -- ISO time the warm window ends, or NULL
+  `,
+  // 12: labels on networks and volumes, as Docker keeps them (compose compares them; Ryuk and
+  // prune filter on them)
+  `
+  ALTER TABLE networks ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';  -- JSON object
+  ALTER TABLE volumes ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';   -- JSON object
   `,
 ];
 

@@ -20,8 +20,8 @@ export function parseByteSize(text: string, what: string): number {
   return bytes;
 }
 
-/** "64 GiB", "4 MiB", "1.5 KiB", "100 B": exact when it can be, one decimal otherwise. */
-export function formatByteSize(bytes: number): string {
+/** `bytes` in the largest binary unit it reaches: 1536 → { value: 1.5, unit: 'KiB' }. */
+export function binaryScale(bytes: number): { value: number; unit: string } {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = bytes;
   let unit = 0;
@@ -29,5 +29,11 @@ export function formatByteSize(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
+  return { value, unit: units[unit]! };
+}
+
+/** "64 GiB", "4 MiB", "1.5 KiB", "100 B": exact when it can be, one decimal otherwise. */
+export function formatByteSize(bytes: number): string {
+  const { value, unit } = binaryScale(bytes);
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;
 }

@@ -16,7 +16,8 @@ export interface PruneCandidate {
 
 export type PruneFilters = Record<string, string[]>;
 
-function hasLabel(labels: Record<string, string>, wanted: string): boolean {
+/** Docker's label test: `key` is there, or `key=value` is its value. */
+export function hasLabel(labels: Record<string, string>, wanted: string): boolean {
   const eq = wanted.indexOf('=');
   if (eq < 0) return wanted in labels;
   return labels[wanted.slice(0, eq)] === wanted.slice(eq + 1);

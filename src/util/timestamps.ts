@@ -38,3 +38,9 @@ export function parseTimestamp(text: string, flag: string, nowMs = Date.now()): 
     `invalid value \`${text}\` for ${flag}: not a Unix time, a date, an RFC 3339 time or a duration`,
   );
 }
+
+/** An ISO time as Unix seconds, as the Docker API gives times; 0 when absent or unreadable. */
+export function unixSeconds(iso: string | null | undefined): number {
+  const ms = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
+}

@@ -81,6 +81,7 @@ export interface NetworkInfo {
   subnet: string;
   gateway: string;
   created: string;
+  labels: Record<string, string>;
   containers: { id: string; name: string; ip: string; mac: string }[];
 }
 
@@ -137,7 +138,7 @@ export class NetworkManager {
     this.pool = parseSubnet(options.pool ?? DEFAULT_POOL);
   }
 
-  create(name: string, options: { subnet?: string } = {}): NetworkInfo {
+  create(name: string, options: { subnet?: string; labels?: Record<string, string> } = {}): NetworkInfo {
     const what = `create network \`${name}\``;
     if (!NAME.test(name)) throw new InvalidArgument(`${what}: invalid name (letters, digits, "_", ".", "-")`);
     if (RESERVED.has(name)) throw new InvalidArgument(`${what}: the name is reserved`);
@@ -146,7 +147,7 @@ export class NetworkManager {
     const row = this.store.write(() => {
       if (this.store.get(name))
         throw new AlreadyExists(`${what}: a network with that name exists`, { code: 'NETWORK_EXISTS' });
-      return this.insertNetwork(what, name, wanted);
+      return this.insertNetwork(what, name, wanted, options.labels);
     });
     return this.info(row);
   }
@@ -513,15 +514,21 @@ export class NetworkManager {
   }
 
   /** Inside a write transaction: picks subnet and bridge name and inserts the row. */
-  private insertNetwork(what: string, name: string, wanted: Subnet | undefined): NetworkRow {
+  private insertNetwork(
+    what: string,
+    name: string,
+    wanted: Subnet | undefined,
+    labels: Record<string, string> = {},
+  ): NetworkRow {
     const row = planNetwork(what, name, {
       existing: this.store.all(),
       wanted,
       pool: this.pool,
       bridgePrefix: this.bridgePrefix,
     });
-    this.store.insert(row);
-    return row;
+    const labelled = { ...row, labels: JSON.stringify(labels) };
+    this.store.insert(labelled);
+    return labelled;
   }
 
   private info(row: NetworkRow): NetworkInfo {
@@ -533,6 +540,7 @@ export class NetworkManager {
       subnet: row.subnet,
       gateway: row.gateway,
       created: row.created,
+      labels: JSON.parse(row.labels ?? '{}') as Record<string, string>,
       containers: this.store
         .endpointsOn(row.name)
         .map((e) => ({ id: e.container_id, name: e.name, ip: e.ip, mac: e.mac })),

@@ -13,6 +13,8 @@ export interface NetworkRow {
   subnet: string;
   gateway: string;
   created: string;
+  /** JSON object (migration 12; '{}' for older rows). */
+  labels?: string;
 }
 
 export interface EndpointRow {
@@ -39,9 +41,9 @@ export class NetworkStore {
   insert(row: NetworkRow): void {
     this.db
       .prepare(
-        'INSERT INTO networks (name, id, driver, bridge, subnet, gateway, created) VALUES (@name, @id, @driver, @bridge, @subnet, @gateway, @created)',
+        'INSERT INTO networks (name, id, driver, bridge, subnet, gateway, created, labels) VALUES (@name, @id, @driver, @bridge, @subnet, @gateway, @created, @labels)',
       )
-      .run(row);
+      .run({ labels: '{}', ...row });
   }
 
   delete(name: string): void {
