@@ -32,6 +32,7 @@ import { deleteRuntimeState, hasRuntimeState, runtimeCall, runtimeCallInBackgrou
 import { resizeConsole } from './attach.js';
 import { startExec, type ExecOptions, type ExecProcess, type ExecStreams } from './exec.js';
 import { shouldRestart } from './restart-policy.js';
+import { bootContainers, type BootResult } from './boot.js';
 import { isPaused, thawAfterSignal } from './pause.js';
 import { buildSpec } from './spec.js';
 import { specInput } from './spec-input.js';
@@ -368,11 +369,18 @@ export class Runtime {
   }
 
   list(options: { all?: boolean } = {}): ContainerSummary[] {
+    // Containers share images: each image's config is read once per listing, not per container.
+    const configs = new Map<string, ContainerConfig>();
+    const configOf = (row: ContainerRow): ContainerConfig => {
+      let config = configs.get(row.image_id);
+      if (!config) configs.set(row.image_id, (config = this.imageConfigOf(row)));
+      return config;
+    };
     return this.records
       .all()
       .map((row) => this.refresh(row))
       .filter((row) => options.all || row.state === 'running')
-      .map((row) => summary(row, () => this.imageConfigOf(row), this.resolvedPorts(row)));
+      .map((row) => summary(row, () => configOf(row), this.resolvedPorts(row)));
   }
 
   /** `ports`: what it publishes, host ports resolved while it runs (as `ps` shows them). */
@@ -553,7 +561,7 @@ export class Runtime {
       await this.remove(id, { force: true });
       return;
     }
-    const stoppedByUser = fs.existsSync(path.join(this.containerDir(id), STOPPED_MARK));
+    const stoppedByUser = this.stoppedByUser(id);
     if (!stoppedByUser && shouldRestart(options.restart, finished)) {
       // Docker's back-off: 100 ms, doubling with each restart, at most 10 s.
       await sleep(Math.min(100 * 2 ** finished.restart_count, 10_000));
@@ -562,28 +570,14 @@ export class Runtime {
     }
   }
 
-  /**
-   * After the host booted (or whenever nothing ran them): starts every container whose restart
-   * policy says it should be running — `always`, and `unless-stopped` unless the user stopped
-   * it — as Docker's daemon does when it starts. Containers never started are left alone. One
-   * container failing to start does not keep the others down.
-   */
-  async boot(): Promise<{ started: ContainerRow[]; failed: { row: ContainerRow; error: Error }[] }> {
-    const started: ContainerRow[] = [];
-    const failed: { row: ContainerRow; error: Error }[] = [];
-    for (const stored of this.records.all()) {
-      const row = this.refresh(stored);
-      if (row.state === 'running' || row.started === null) continue;
-      const policy = (JSON.parse(row.spec) as CreateOptions).restart ?? 'no';
-      const stoppedByUser = fs.existsSync(path.join(this.containerDir(row.id), STOPPED_MARK));
-      if (policy !== 'always' && !(policy === 'unless-stopped' && !stoppedByUser)) continue;
-      try {
-        started.push(await this.start(row.id));
-      } catch (err) {
-        failed.push({ row, error: err as Error });
-      }
-    }
-    return { started, failed };
+  /** At boot: starts the containers whose restart policy wants them running (boot.ts). */
+  async boot(): Promise<BootResult> {
+    return bootContainers(this);
+  }
+
+  /** Whether the user stopped the container, so its restart policy leaves it down. */
+  stoppedByUser(id: string): boolean {
+    return fs.existsSync(path.join(this.containerDir(id), STOPPED_MARK));
   }
 
   /** A container the user stopped is not restarted by its policy (until started again). */
