@@ -192,7 +192,9 @@ export function psCommand(engine: Engine, argv: string[], out: Output): number {
   const format = formatFlag(p, 'ps', ['table', 'json']);
   const rows = engine.containers({ all: bool(p, 'all') });
   if (format === 'json') {
-    out.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+    // What `ps` shows, as JSON; the create options (env included) are `inspect`'s to show.
+    const shown = rows.map(({ options: _options, ...row }) => row);
+    out.stdout(`${JSON.stringify(shown, null, 2)}\n`);
     return 0;
   }
   const id = (s: string) => (bool(p, 'no-trunc') ? s : s.slice(0, 12));

@@ -21,6 +21,8 @@ export interface ContainerSummary {
   health?: HealthState['status'];
   /** Running, with its processes frozen (`pause`); absent otherwise. */
   paused?: true;
+  /** What it was created with (labels, networks, …), for shapes that show more than `ps`. */
+  options: CreateOptions;
 }
 
 /**
@@ -59,5 +61,6 @@ export function summary(
       ? { health: (JSON.parse(row.health) as HealthState).status }
       : {}),
     ...(isPaused(row) ? { paused: true as const } : {}),
+    options: o,
   };
 }

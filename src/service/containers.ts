@@ -8,6 +8,7 @@ import { NotModified } from './errors.js';
 import { sendEmpty, sendJson } from './respond.js';
 import { bool, filters, int, jsonBody, type Context, type Router } from './router.js';
 import { hijack } from './streams.js';
+import { hasLabel } from '../util/prune-filters.js';
 
 export function containerRoutes(router: Router, engine: Engine, sessions: AttachSessions): void {
   router
@@ -75,21 +76,14 @@ export function containerRoutes(router: Router, engine: Engine, sessions: Attach
 function list(engine: Engine, ctx: Context): void {
   const f = filters(ctx.query);
   let rows = engine.containers({ all: bool(ctx.query, 'all') });
-  const options = new Map(rows.map((c) => [c.id, engine.container(c.id).options]));
   for (const [key, values] of Object.entries(f)) {
     if (values.length === 0) continue;
     rows = rows.filter((c) => {
-      const o = options.get(c.id)!;
       if (key === 'status') return values.includes(c.paused ? 'paused' : c.state);
       if (key === 'name') return values.some((v) => c.name.includes(v.replace(/^\//, '')));
       if (key === 'id') return values.some((v) => c.id.startsWith(v));
       // Every label asked for must be there (compose filters on several at once).
-      if (key === 'label')
-        return values.every((v) => {
-          const eq = v.indexOf('=');
-          const labels = o.labels ?? {};
-          return eq < 0 ? v in labels : labels[v.slice(0, eq)] === v.slice(eq + 1);
-        });
+      if (key === 'label') return values.every((v) => hasLabel(c.options.labels ?? {}, v));
       return true;
     });
   }
@@ -98,7 +92,7 @@ function list(engine: Engine, ctx: Context): void {
   sendJson(
     ctx,
     200,
-    rows.map((c) => containerSummary(c, options.get(c.id)!)),
+    rows.map((c) => containerSummary(c, c.options)),
   );
 }
 

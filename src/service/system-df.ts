@@ -19,7 +19,7 @@ export function systemDfRoutes(router: Router, engine: Engine): void {
         imageSummaryShape(i, { sharedSize: i.shared, containers: i.containers }),
       ),
       Containers: usage.containers.map((c) => ({
-        ...containerSummary(c, engine.container(c.id).options),
+        ...containerSummary(c, c.options),
         SizeRw: c.sizeRw,
         SizeRootFs: c.sizeRootFs,
       })),
