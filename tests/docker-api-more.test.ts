@@ -341,6 +341,27 @@ describe(
       const volumes = after.find((r) => r[0] === 'Local Volumes')!;
       assert.equal(volumes[1], '1');
       assert.equal(volumes[2], '1');
+
+      // skiff's own prune verbs, with label filters: only what the filter picks goes.
+      await svc.s.ok(['volume', 'create', '--label', 'tier=tmp', 'tmp-vol']);
+      await svc.s.ok(['volume', 'create', 'keep-vol']);
+      await svc.s.ok(['network', 'create', '--label', 'tier=tmp', 'tmp-net']);
+      await svc.s.ok(['network', 'create', 'keep-net']);
+      const volumesPruned = await svc.s.ok(['volume', 'prune', '-f', '--filter', 'label=tier=tmp']);
+      assert.match(volumesPruned.stdout, /^tmp-vol\nDeleted 1 volumes, /);
+      const networksPruned = await svc.s.ok(['network', 'prune', '--filter', 'label=tier=tmp']);
+      assert.equal(networksPruned.stdout, 'tmp-net\nDeleted 1 networks\n');
+      assert.match(await ok(['volume', 'ls', '-q']), /^keep-vol$/m);
+      assert.match(await ok(['network', 'ls', '--format', '{{.Name}}']), /^keep-net$/m);
+      await svc.s.ok(['run', '--name', 'lab-done', '--label', 'tier=tmp', 'busybox', 'true']);
+      await svc.s.ok(['run', '--name', 'plain-done', 'busybox', 'true']);
+      const containersPruned = await svc.s.ok(['container', 'prune', '--filter', 'label=tier=tmp']);
+      assert.match(containersPruned.stdout, /Deleted 1 containers\n$/);
+      assert.match(await ok(['ps', '-a', '--format', '{{.Names}}']), /^plain-done$/m);
+      assert.doesNotMatch(await ok(['ps', '-a', '--format', '{{.Names}}']), /lab-done/);
+      const bad = await svc.s.skiff(['volume', 'prune', '--filter', 'nonsense']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /^Error: volume prune: bad filter `nonsense` \(KEY=VALUE\)\n$/);
     });
   },
 );

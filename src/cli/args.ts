@@ -184,6 +184,17 @@ export function usageLine(command: CommandSpec): string {
   return `skiff ${command.name}${command.synopsis === '' ? '' : ` ${command.synopsis}`}`;
 }
 
+/** `--filter KEY=VALUE`, repeatable, as key → values (Docker's filters). */
+export function filterOption(parsed: Parsed, command: string): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const f of list(parsed, 'filter')) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new InvalidArgument(`${command}: bad filter \`${f}\` (KEY=VALUE)`, { code: 'USAGE' });
+    (filters[f.slice(0, eq)] ??= []).push(f.slice(eq + 1));
+  }
+  return filters;
+}
+
 /** `--label KEY=VALUE` (or a bare `KEY`, an empty value), as Docker takes labels. */
 export function labelOption(parsed: Parsed): Record<string, string> {
   const labels: Record<string, string> = {};

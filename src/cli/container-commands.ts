@@ -5,6 +5,7 @@ import { timeAgo } from '../util/format.js';
 import {
   bool,
   envOption,
+  filterOption,
   labelOption,
   formatFlag,
   list,
@@ -320,8 +321,9 @@ export async function containerCommand(engine: Engine, argv: string[], out: Outp
     return 0;
   }
   if (verb === 'prune') {
-    needArgs(parseArgs(rest, CONTAINER_PRUNE), CONTAINER_PRUNE, 0, 0);
-    const { deleted } = await engine.pruneContainers();
+    const p = parseArgs(rest, CONTAINER_PRUNE);
+    needArgs(p, CONTAINER_PRUNE, 0, 0);
+    const { deleted } = await engine.pruneContainers(filterOption(p, 'container prune'));
     for (const id of deleted) out.stdout(`${id}\n`);
     out.stdout(`Deleted ${deleted.length} containers\n`);
     return 0;

@@ -268,11 +268,19 @@ export const CP: CommandSpec = {
   flags: [],
 };
 
+/** `--filter` of the prune verbs. */
+export const PRUNE_FILTER: FlagSpec = {
+  name: 'filter',
+  kind: 'list',
+  value: 'KEY=VALUE',
+  help: 'until=TIME|DURATION, label=K[=V], label!=K[=V]; repeatable',
+};
+
 export const CONTAINER_PRUNE: CommandSpec = {
   name: 'container prune',
   synopsis: '[OPTIONS]',
   summary: 'remove every stopped container',
-  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }],
+  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }, PRUNE_FILTER],
 };
 
 /** conmon's exit command for a detached container: its exit is recorded, its --rm done. */

@@ -1,8 +1,7 @@
 /** `skiff events`: the store's event journal, as `docker events` prints it. */
 import type { Engine } from '../engine.js';
 import { asDockerEvent, type SkiffEvent } from '../engine.js';
-import { InvalidArgument } from '../util/errors.js';
-import { formatFlag, list, needArgs, parseArgs, str } from './args.js';
+import { filterOption, formatFlag, needArgs, parseArgs, str } from './args.js';
 import type { Output } from './output.js';
 import { EVENTS } from './system-flags.js';
 
@@ -10,12 +9,7 @@ export async function eventsCommand(engine: Engine, argv: string[], out: Output)
   const p = parseArgs(argv, EVENTS);
   needArgs(p, EVENTS, 0, 0);
   const format = formatFlag(p, 'events', ['text', 'json']);
-  const filters: Record<string, string[]> = {};
-  for (const f of list(p, 'filter')) {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new InvalidArgument(`events: bad filter \`${f}\` (KEY=VALUE)`, { code: 'USAGE' });
-    (filters[f.slice(0, eq)] ??= []).push(f.slice(eq + 1));
-  }
+  const filters = filterOption(p, 'events');
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once('SIGINT', stop);

@@ -4,8 +4,18 @@
  */
 import type { Engine } from '../engine.js';
 import { InvalidArgument } from '../util/errors.js';
-import { timeAgo } from '../util/format.js';
-import { bool, formatFlag, labelOption, list, needArgs, parseArgs, str, type CommandSpec } from './args.js';
+import { humanSize, timeAgo } from '../util/format.js';
+import {
+  bool,
+  filterOption,
+  formatFlag,
+  labelOption,
+  list,
+  needArgs,
+  parseArgs,
+  str,
+  type CommandSpec,
+} from './args.js';
 import { subcommandNames } from './commands.js';
 import {
   NETWORK_CONNECT,
@@ -13,10 +23,12 @@ import {
   NETWORK_DISCONNECT,
   NETWORK_INSPECT,
   NETWORK_LS,
+  NETWORK_PRUNE,
   NETWORK_RM,
   VOLUME_CREATE,
   VOLUME_INSPECT,
   VOLUME_LS,
+  VOLUME_PRUNE,
   VOLUME_RM,
 } from './network-flags.js';
 import { table } from './table.js';
@@ -101,6 +113,14 @@ export async function networkCommand(engine: Engine, argv: string[], out: Output
     await engine.disconnectNetwork(network, container, { force: bool(p, 'force') });
     return 0;
   }
+  if (verb === 'prune') {
+    const p = parseArgs(rest, NETWORK_PRUNE);
+    needArgs(p, NETWORK_PRUNE, 0, 0);
+    const { deleted } = await engine.pruneNetworks(filterOption(p, 'network prune'));
+    for (const name of deleted) out.stdout(`${name}\n`);
+    out.stdout(`Deleted ${deleted.length} networks\n`);
+    return 0;
+  }
   if (verb === 'create') {
     const p = parseArgs(rest, NETWORK_CREATE);
     needArgs(p, NETWORK_CREATE, 1, 1);
@@ -130,8 +150,16 @@ export async function networkCommand(engine: Engine, argv: string[], out: Output
   });
 }
 
-export function volumeCommand(engine: Engine, argv: string[], out: Output): number {
+export async function volumeCommand(engine: Engine, argv: string[], out: Output): Promise<number> {
   const [verb, ...rest] = argv;
+  if (verb === 'prune') {
+    const p = parseArgs(rest, VOLUME_PRUNE);
+    needArgs(p, VOLUME_PRUNE, 0, 0);
+    const { deleted, spaceReclaimed } = await engine.pruneVolumes(filterOption(p, 'volume prune'));
+    for (const name of deleted) out.stdout(`${name}\n`);
+    out.stdout(`Deleted ${deleted.length} volumes, ${humanSize(spaceReclaimed)} reclaimed\n`);
+    return 0;
+  }
   if (verb === 'create') {
     const p = parseArgs(rest, VOLUME_CREATE);
     needArgs(p, VOLUME_CREATE, 1, 1);

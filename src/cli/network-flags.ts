@@ -3,6 +3,7 @@
  * them; listed under Containers by commands.ts. No engine code here.
  */
 import type { CommandSpec, FlagSpec } from './args.js';
+import { PRUNE_FILTER } from './container-flags.js';
 
 const LS_FLAGS: readonly FlagSpec[] = [
   { name: 'format', kind: 'string', value: 'table|json', help: 'json: every field' },
@@ -60,6 +61,13 @@ export const NETWORK_DISCONNECT: CommandSpec = {
   flags: [{ name: 'force', short: 'f', kind: 'boolean', help: 'no error when it is not on it' }],
 };
 
+export const NETWORK_PRUNE: CommandSpec = {
+  name: 'network prune',
+  synopsis: '[OPTIONS]',
+  summary: 'remove the user networks no container is on',
+  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }, PRUNE_FILTER],
+};
+
 export const VOLUME_CREATE: CommandSpec = {
   name: 'volume create',
   synopsis: '[OPTIONS] NAME',
@@ -90,6 +98,13 @@ export const VOLUME_RM: CommandSpec = {
   aliases: ['remove'],
 };
 
+export const VOLUME_PRUNE: CommandSpec = {
+  name: 'volume prune',
+  synopsis: '[OPTIONS]',
+  summary: 'remove the volumes no container names',
+  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }, PRUNE_FILTER],
+};
+
 export const NETWORK_COMMANDS: readonly CommandSpec[] = [
   NETWORK_CREATE,
   NETWORK_LS,
@@ -97,8 +112,10 @@ export const NETWORK_COMMANDS: readonly CommandSpec[] = [
   NETWORK_RM,
   NETWORK_CONNECT,
   NETWORK_DISCONNECT,
+  NETWORK_PRUNE,
   VOLUME_CREATE,
   VOLUME_LS,
   VOLUME_INSPECT,
   VOLUME_RM,
+  VOLUME_PRUNE,
 ];
