@@ -24,30 +24,38 @@ export async function startService(prefix: string): Promise<ServiceSandbox> {
   const s = makeSandbox(prefix);
   const socket = path.join(s.dir, 'd.sock');
   const config = path.join(s.dir, 'docker-config');
-  fs.mkdirSync(config);
-  await s.ok(['import', busyboxTar(), 'busybox:latest']);
-  const service = start(process.execPath, [
-    '--',
-    SKIFF_BIN,
-    '--root',
-    s.root,
-    'system',
-    'service',
-    `unix://${socket}`,
-  ]);
-  await waitFor('the service socket', () => (fs.existsSync(socket) ? true : undefined), {
-    timeout: 30_000,
-  });
+  let service: ReturnType<typeof start> | undefined;
+  const close = async () => {
+    if (service && service.child.exitCode === null) service.child.kill('SIGTERM');
+    await service?.done;
+    await discardRoot(s);
+  };
+  try {
+    fs.mkdirSync(config);
+    await s.ok(['import', busyboxTar(), 'busybox:latest']);
+    service = start(process.execPath, [
+      '--',
+      SKIFF_BIN,
+      '--root',
+      s.root,
+      'system',
+      'service',
+      `unix://${socket}`,
+    ]);
+    await waitFor('the service socket', () => (fs.existsSync(socket) ? true : undefined), {
+      timeout: 30_000,
+    });
+  } catch (err) {
+    // A set-up that failed leaves nothing behind either: no service, no sandbox.
+    await close();
+    throw err;
+  }
   return {
     s,
     socket,
     env: { DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: config },
     service,
-    async close() {
-      if (service.child.exitCode === null) service.child.kill('SIGTERM');
-      await service.done;
-      await discardRoot(s);
-    },
+    close,
   };
 }
 
