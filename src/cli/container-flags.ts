@@ -273,14 +273,20 @@ export const PRUNE_FILTER: FlagSpec = {
   name: 'filter',
   kind: 'list',
   value: 'KEY=VALUE',
-  help: 'until=TIME|DURATION, label=K[=V], label!=K[=V]; repeatable',
+  help: 'until=TIME|DURATION, label=K[=V], label!=K[=V]',
 };
+
+/** The flags every prune verb takes: docker's `-f`, and `--filter`. */
+export const PRUNE_FLAGS: readonly FlagSpec[] = [
+  { name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" },
+  PRUNE_FILTER,
+];
 
 export const CONTAINER_PRUNE: CommandSpec = {
   name: 'container prune',
   synopsis: '[OPTIONS]',
   summary: 'remove every stopped container',
-  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }, PRUNE_FILTER],
+  flags: PRUNE_FLAGS,
 };
 
 /** conmon's exit command for a detached container: its exit is recorded, its --rm done. */

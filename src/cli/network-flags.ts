@@ -3,7 +3,7 @@
  * them; listed under Containers by commands.ts. No engine code here.
  */
 import type { CommandSpec, FlagSpec } from './args.js';
-import { PRUNE_FILTER } from './container-flags.js';
+import { PRUNE_FLAGS } from './container-flags.js';
 
 const LS_FLAGS: readonly FlagSpec[] = [
   { name: 'format', kind: 'string', value: 'table|json', help: 'json: every field' },
@@ -65,7 +65,7 @@ export const NETWORK_PRUNE: CommandSpec = {
   name: 'network prune',
   synopsis: '[OPTIONS]',
   summary: 'remove the user networks no container is on',
-  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }, PRUNE_FILTER],
+  flags: PRUNE_FLAGS,
 };
 
 export const VOLUME_CREATE: CommandSpec = {
@@ -102,7 +102,7 @@ export const VOLUME_PRUNE: CommandSpec = {
   name: 'volume prune',
   synopsis: '[OPTIONS]',
   summary: 'remove the volumes no container names',
-  flags: [{ name: 'force', short: 'f', kind: 'boolean', help: "docker's; skiff never asks" }, PRUNE_FILTER],
+  flags: PRUNE_FLAGS,
 };
 
 export const NETWORK_COMMANDS: readonly CommandSpec[] = [
